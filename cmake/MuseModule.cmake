@@ -1,0 +1,23 @@
+# muse_module(NAME DEPS...) makes the library muse_NAME from src/NAME/*.cpp, linked to DEPS.
+# Sources are globbed so that adding a file to a module needs no CMake edit.
+function(muse_module name)
+  file(GLOB srcs CONFIGURE_DEPENDS "${CMAKE_CURRENT_SOURCE_DIR}/${name}/*.cpp")
+  list(FILTER srcs EXCLUDE REGEX ".*/main\\.cpp$")
+  if(NOT srcs)
+    # A module whose code is not written yet: headers only, so dependents still link.
+    add_library(muse_${name} INTERFACE)
+    target_include_directories(muse_${name} INTERFACE ${PROJECT_SOURCE_DIR}/src)
+    target_link_libraries(muse_${name} INTERFACE muse_options ${ARGN})
+    return()
+  endif()
+  add_library(muse_${name} STATIC ${srcs})
+  target_include_directories(muse_${name} PUBLIC ${PROJECT_SOURCE_DIR}/src)
+  target_link_libraries(muse_${name} PUBLIC muse_options ${ARGN})
+  foreach(src IN LISTS srcs)
+    if(src MATCHES "_avx2\\.cpp$")
+      set_source_files_properties(${src} PROPERTIES COMPILE_OPTIONS "${MUSE_AVX2_FLAGS}")
+    elseif(src MATCHES "_avx512\\.cpp$")
+      set_source_files_properties(${src} PROPERTIES COMPILE_OPTIONS "${MUSE_AVX512_FLAGS}")
+    endif()
+  endforeach()
+endfunction()

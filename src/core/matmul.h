@@ -1,0 +1,57 @@
+// Matrix products between weights (any supported DType) and f32 activations: the hot path of the
+// engine. Fast variants (AVX2+FMA, AVX-512/VNNI) are picked at run time from the CPU's features; the
+// reference variant is plain scalar code and is what tests compare the fast ones against.
+//
+//   y[t][r] = sum_k W[r][k] * x[t][k]      W: (rows, k) row-major, x: (n_tokens, k), y: (n_tokens, rows)
+//
+// Where the fast path works on quantized activations (Q8_0 for Q4_0/Q8_0 weights, Q8_K for K-quants),
+// matmul quantizes x on the fly into `scratch`. Thread-safe for distinct outputs; work is split across
+// `pool`'s workers. Never throws (shapes were validated at load).
+#pragma once
+
+#include <cstddef>
+#include <cstdint>
+#include <vector>
+
+#include "core/dtype.h"
+#include "core/thread_pool.h"
+
+namespace muse::core {
+
+// A borrowed 2-D weight matrix in a file's bytes. `data` must outlive every use.
+struct WeightView {
+  DType type = DType::kF32;
+  int64_t rows = 0;  // output features
+  int64_t cols = 0;  // input features (k); a multiple of the type's block size
+  const void* data = nullptr;
+  size_t row_stride() const { return row_bytes(type, cols); }
+};
+
+// Scratch memory owned by the caller (one per model/sequence batch); grows as needed.
+struct MatmulScratch {
+  std::vector<uint8_t> bytes;
+};
+
+enum class KernelPath { kAuto, kScalar, kAvx2, kAvx512 };
+
+// Which path kAuto resolves to on this CPU ("avx512", "avx2" or "scalar").
+const char* best_kernel_path_name();
+bool kernel_path_available(KernelPath path);
+
+void matmul(ThreadPool& pool, const WeightView& w, const float* x, int64_t n_tokens, float* y,
+            MatmulScratch& scratch, KernelPath path = KernelPath::kAuto);
+
+// Reference: dequantize each row to f32 and accumulate in double. Single-threaded, slow, obviously right.
+void matmul_reference(const WeightView& w, const float* x, int64_t n_tokens, float* y);
+
+// Copies row `row` of w, dequantized, into out (w.cols floats). Used for embedding lookups.
+void dequantize_weight_row(const WeightView& w, int64_t row, float* out);
+
+// Small vector helpers used by attention over the KV cache (F16 or F32 rows), dispatched like matmul.
+float dot_f16_f32(const uint16_t* a, const float* b, int64_t n);
+float dot_f32(const float* a, const float* b, int64_t n);
+void axpy_f16(float alpha, const uint16_t* x, float* y, int64_t n);  // y += alpha * x
+void axpy_f32(float alpha, const float* x, float* y, int64_t n);
+void f32_to_f16_row(const float* x, uint16_t* y, int64_t n);
+
+}  // namespace muse::core
