@@ -16,6 +16,9 @@
 //
 // Ownership: File owns the bytes (a heap buffer or an mmap); TensorInfo::data and every view into the
 // file live as long as the File. A File is immutable after open: safe to share across threads.
+// The bytes start on a page boundary (2 MiB for kRead), so tensor data is aligned to the file's
+// alignment (up to 4096). Nested arrays are read and written, but llama.cpp itself rejects them.
+// Validation limits beyond the spec: tensors have 1..4 dims, each > 0; arrays nest at most 8 deep.
 // Errors: any malformed or inconsistent input throws muse::Error (kCorruption, kUnsupported, kNotFound,
 // kIOError) whose message names the file, the field and the byte offset.
 #pragma once
@@ -75,8 +78,9 @@ struct Value {
   bool is_integer() const;
   bool is_float() const;
   bool is_array() const { return type == ValueType::kArray; }
-  // Human-readable rendering for `muse info`: long arrays are abbreviated.
-  std::string to_display_string(size_t max_elems = 8) const;
+  // Human-readable rendering for `muse info`: arrays show at most `max_elems` elements (then "..." and
+  // the count), strings are quoted, escaped and cut after `max_chars` bytes (then the full length).
+  std::string to_display_string(size_t max_elems = 8, size_t max_chars = 120) const;
 };
 
 struct TensorInfo {
@@ -99,7 +103,10 @@ enum class LoadMode {
 struct OpenOptions {
   LoadMode mode = LoadMode::kRead;
   // Called from the opening thread as bytes arrive (kRead) with (bytes_done, bytes_total); may be empty.
+  // The last call has bytes_done == bytes_total.
   std::function<void(size_t, size_t)> progress;
+  // kRead reads this many bytes per pread (and progress call). REQUIRES: > 0.
+  size_t read_chunk_bytes = size_t{64} << 20;
 };
 
 class File {
