@@ -164,6 +164,8 @@ class Writer {
  public:
   Writer();
   ~Writer();
+  Writer(Writer&&) noexcept;
+  Writer& operator=(Writer&&) noexcept;
 
   void set_alignment(size_t alignment);  // REQUIRES: a power of two; also written as general.alignment
   // Sets (or replaces, keeping its position) a metadata key.

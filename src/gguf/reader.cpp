@@ -320,9 +320,12 @@ void File::Impl::parse() {
       p.corrupt(dims_at, field, fmt::format("ne[0] = {} is not a multiple of the {} block size {}", t.shape[0],
                                             info.name, info.block_size));
     }
-    const uint64_t row = static_cast<uint64_t>(t.shape[0] / info.block_size) * static_cast<uint64_t>(info.type_size);
+    // n_bytes = (ne[0] / block_size) * type_size * rows
+    uint64_t row = 0;
     uint64_t n_bytes = 0;
-    if (__builtin_mul_overflow(row, static_cast<uint64_t>(t.rows()), &n_bytes) ||
+    if (__builtin_mul_overflow(static_cast<uint64_t>(t.shape[0] / info.block_size),
+                               static_cast<uint64_t>(info.type_size), &row) ||
+        __builtin_mul_overflow(row, static_cast<uint64_t>(t.rows()), &n_bytes) ||
         n_bytes > std::numeric_limits<size_t>::max()) {
       p.corrupt(dims_at, field, "byte size overflows 64 bits");
     }

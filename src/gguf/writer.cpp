@@ -246,6 +246,8 @@ std::vector<uint8_t> Writer::Impl::header(std::vector<uint64_t>& offsets) const 
 
 Writer::Writer() : impl_(std::make_unique<Impl>()) {}
 Writer::~Writer() = default;
+Writer::Writer(Writer&&) noexcept = default;
+Writer& Writer::operator=(Writer&&) noexcept = default;
 
 void Writer::set_alignment(size_t alignment) {
   if (!is_power_of_two(alignment) || alignment > std::numeric_limits<uint32_t>::max()) {
