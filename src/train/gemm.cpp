@@ -1,7 +1,9 @@
 #include "train/gemm.h"
 
 #include <algorithm>
+#include <cstdlib>
 #include <mutex>
+#include <string_view>
 
 #include "core/error.h"
 
@@ -12,19 +14,43 @@
 namespace muse::train {
 namespace {
 
+const char* backend_label(GemmBackend b) {
+  switch (b) {
+    case GemmBackend::kOpenBlas: return "openblas";
+    case GemmBackend::kAvx2: return "avx2";
+    case GemmBackend::kScalar: return "scalar";
+    case GemmBackend::kAuto: break;
+  }
+  return "auto";
+}
+
 bool cpu_has_avx2_fma() {
   static const bool has = __builtin_cpu_supports("avx2") && __builtin_cpu_supports("fma");
   return has;
 }
 
-GemmBackend resolve(GemmBackend backend) {
-  if (backend != GemmBackend::kAuto) return backend;
+GemmBackend default_backend() {
 #ifdef MUSE_HAVE_OPENBLAS
   return GemmBackend::kOpenBlas;
 #else
   return cpu_has_avx2_fma() ? GemmBackend::kAvx2 : GemmBackend::kScalar;
 #endif
 }
+
+// kAuto: MUSE_TRAIN_GEMM (read once; for benchmarks comparing whole training steps) or the default.
+GemmBackend auto_backend() {
+  static const GemmBackend chosen = [] {
+    const char* env = std::getenv("MUSE_TRAIN_GEMM");
+    const std::string_view want = env ? env : "";
+    for (GemmBackend b : {GemmBackend::kScalar, GemmBackend::kAvx2, GemmBackend::kOpenBlas}) {
+      if (want == backend_label(b) && gemm_backend_available(b)) return b;
+    }
+    return default_backend();
+  }();
+  return chosen;
+}
+
+GemmBackend resolve(GemmBackend backend) { return backend == GemmBackend::kAuto ? auto_backend() : backend; }
 
 // op(X)(r, c) for a row-major X with leading dimension ld.
 inline float at(const float* X, int64_t ld, bool trans, int64_t r, int64_t c) {
@@ -88,13 +114,7 @@ bool gemm_backend_available(GemmBackend backend) {
   return false;
 }
 
-const char* gemm_backend_name(GemmBackend backend) {
-  switch (resolve(backend)) {
-    case GemmBackend::kOpenBlas: return "openblas";
-    case GemmBackend::kAvx2: return "avx2";
-    default: return "scalar";
-  }
-}
+const char* gemm_backend_name(GemmBackend backend) { return backend_label(resolve(backend)); }
 
 void sgemm(bool trans_a, bool trans_b, int64_t M, int64_t N, int64_t K, float alpha, const float* A,
            int64_t lda, const float* B, int64_t ldb, float beta, float* C, int64_t ldc, GemmBackend backend) {

@@ -6,6 +6,8 @@
 // Backends: OpenBLAS's cblas_sgemm when the build found it (it won bench_train's comparison against
 // our own blocked AVX2 kernel, see docs/train.md), else our blocked AVX2+FMA kernel when the CPU has
 // it, else the scalar loop. sgemm_reference (double accumulation) is what tests compare against.
+// The environment variable MUSE_TRAIN_GEMM=openblas|avx2|scalar, read once, overrides what kAuto
+// picks (bench_train uses it to compare whole training steps); an unavailable choice is ignored.
 // Memory: A, B, C are borrowed for the call; packing scratch is allocated per call.
 // Thread-safety: sgemm runs on the calling thread only and may be called from several threads at once
 // on distinct C; sgemm_parallel splits C's rows (or columns) over the pool's workers with a split that

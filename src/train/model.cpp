@@ -38,6 +38,11 @@ void ModelConfig::validate() const {
   }
 }
 
+int64_t ModelConfig::n_params() const {
+  const int64_t C = dim;
+  return vocab * C + n_layers * (2 * C + 2 * q_dim() * C + 2 * kv_dim() * C + 3 * ffn_dim * C) + C;
+}
+
 Model::Model(const ModelConfig& config) : config_(config) {
   config_.validate();
   const int64_t C = config_.dim, F = config_.ffn_dim, QD = config_.q_dim(), KD = config_.kv_dim();
@@ -60,6 +65,7 @@ Model::Model(const ModelConfig& config) : config_(config) {
     add(p + "ffn_down.weight", C, F, false);
   }
   add("output_norm.weight", 1, C, true);
+  MUSE_ASSERT(offset == config_.n_params());
   params_.assign(static_cast<size_t>(offset), 0.0f);
   grads_.assign(static_cast<size_t>(offset), 0.0f);
 }

@@ -44,6 +44,8 @@ struct ModelConfig {
   int64_t head_dim() const { return dim / n_heads; }
   int64_t q_dim() const { return n_heads * head_dim(); }      // QD
   int64_t kv_dim() const { return n_kv_heads * head_dim(); }  // KD
+  // V*C + L*(2C + 2*QD*C + 2*KD*C + 3*F*C) + C, without allocating anything.
+  int64_t n_params() const;
   // Throws muse::Error(kInvalidArgument) naming the first bad field.
   void validate() const;
   bool operator==(const ModelConfig&) const = default;
