@@ -299,10 +299,20 @@ std::unique_ptr<Tokenizer> Tokenizer::from_vocab(VocabData v) {
       break;
     case TokenizerKind::kBpe: {
       const auto& tables = detail::byte_level_tables();
+      std::string not_normal;
       for (int b = 0; b < 256; ++b) {
         std::string ch;
         append_utf8(ch, tables.byte_to_cp[b]);
         t->byte_token[b] = find(ch);
+        if (t->byte_token[b] >= 0 && t->types[t->byte_token[b]] != TokenType::kNormal) {
+          not_normal += fmt::format(" {:02X}", b);
+        }
+      }
+      // deepseek-coder lacks normal tokens for the bytes that never occur in valid UTF-8 (C0 C1 F5..FF)
+      // and carries them as added tokens ("õ" ...), which decode to their text, not to the byte.
+      if (!not_normal.empty()) {
+        t->warnings.push_back(fmt::format("bytes{} are spelled by user-defined tokens, so invalid UTF-8 holding "
+                                          "them does not decode back to the same bytes", not_normal));
       }
       if (v.merges.empty()) {
         fail(ErrorCode::kNotFound, "{}: tokenizer.ggml.merges is missing; a gpt2 (BPE) vocabulary needs it", src);

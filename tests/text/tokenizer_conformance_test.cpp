@@ -188,6 +188,11 @@ TEST(TokenizerConformance, MetadataOfRealVocabs) {
 
   auto ds = load("deepseek-coder");
   EXPECT_EQ(ds->bos(), 32013);
+  ASSERT_EQ(ds->warnings().size(), 1u);  // bytes C0 C1 F5..FF are spelled by added tokens
+  EXPECT_NE(ds->warnings()[0].find("bytes C0 C1 F5 F6 F7 F8 F9 FA FB FC FD FE FF"), std::string::npos)
+      << ds->warnings()[0];
+  EXPECT_TRUE(gpt2->warnings().empty());
+  EXPECT_TRUE(spm->warnings().empty());
   EXPECT_TRUE(ds->add_bos());
   EXPECT_EQ(ds->encode("Hi", true, false).front(), 32013);
 
