@@ -1,0 +1,500 @@
+// Matmul driver (path selection, activation packing, work split) and the scalar reference kernels.
+#include "core/matmul.h"
+
+#include <algorithm>
+#include <cmath>
+#include <cstring>
+
+#include "core/cpu.h"
+#include "core/error.h"
+#include "core/matmul_internal.h"
+#include "core/quant.h"
+#include "core/quant_blocks.h"
+
+namespace muse::core {
+namespace detail {
+namespace {
+
+// ---------------------------------------------------------------------------------------------
+// Activation packing (layouts in matmul_internal.h).
+
+// Quantizes n values to int8 with one scale: q = nearbyint(x/d), d = amax/127. Returns d.
+float quantize_block_i8(const float* x, int n, int8_t* q) {
+  float amax = 0.0f;
+  for (int i = 0; i < n; ++i) amax = std::max(amax, std::fabs(x[i]));
+  const float d = amax / 127.0f;
+  const float id = d != 0.0f ? 1.0f / d : 0.0f;
+  for (int i = 0; i < n; ++i) q[i] = static_cast<int8_t>(std::nearbyint(x[i] * id));
+  return d;
+}
+
+void pack_q8_0(const float* x, int64_t k, uint8_t* dst) {
+  const int64_t nb = k / 32, ng = (nb + 1) / 2;
+  std::memset(dst, 0, static_cast<size_t>(ng) * kQ8_0GroupBytes);
+  for (int64_t b = 0; b < nb; ++b) {
+    uint8_t* g = dst + (b / 2) * kQ8_0GroupBytes;
+    const int j = static_cast<int>(b % 2);
+    auto* q = reinterpret_cast<int8_t*>(g) + 32 * j;
+    const float d = quantize_block_i8(x + 32 * b, 32, q);
+    auto* bias = reinterpret_cast<int32_t*>(g + 64);
+    auto* dl = reinterpret_cast<float*>(g + 128);
+    for (int m = 0; m < 8; ++m) {
+      bias[8 * j + m] = -128 * (q[4 * m] + q[4 * m + 1] + q[4 * m + 2] + q[4 * m + 3]);
+      dl[8 * j + m] = d;
+    }
+  }
+}
+
+void pack_q4_0(const float* x, int64_t k, uint8_t* dst) {
+  const int64_t nb = k / 32, ng = (nb + 3) / 4;
+  std::memset(dst, 0, static_cast<size_t>(ng) * kQ4_0GroupBytes);
+  int8_t q[32];
+  for (int64_t b = 0; b < nb; ++b) {
+    uint8_t* g = dst + (b / 4) * kQ4_0GroupBytes;
+    const int j = static_cast<int>(b % 4);
+    const float d = quantize_block_i8(x + 32 * b, 32, q);
+    auto* lo = reinterpret_cast<int8_t*>(g) + 16 * j;
+    auto* hi = reinterpret_cast<int8_t*>(g) + 64 + 16 * j;
+    std::memcpy(lo, q, 16);
+    std::memcpy(hi, q + 16, 16);
+    auto* bias = reinterpret_cast<int32_t*>(g + 128);
+    auto* dl = reinterpret_cast<float*>(g + 192);
+    for (int m = 0; m < 4; ++m) {
+      int s = 0;
+      for (int t = 0; t < 4; ++t) s += lo[4 * m + t] + hi[4 * m + t];
+      bias[4 * j + m] = -8 * s;
+      dl[4 * j + m] = d;
+    }
+  }
+}
+
+void pack_q8k(const float* x, int64_t k, uint8_t* dst, bool split) {
+  const int64_t nsb = k / 256;
+  for (int64_t b = 0; b < nsb; ++b, x += 256) {
+    uint8_t* g = dst + b * kQ8KBlockBytes;
+    std::memset(g, 0, kQ8KBlockBytes);
+    int8_t q[256];
+    const float d = quantize_block_i8(x, 256, q);
+    auto* out = reinterpret_cast<int8_t*>(g);
+    for (int s = 0; s < 8; ++s) std::memcpy(out + 32 * (split ? split_pos(s) : s), q + 32 * s, 32);
+    int16_t b16[16], b32[8];
+    for (int i = 0; i < 16; ++i) {
+      int sum = 0;
+      for (int t = 0; t < 16; ++t) sum += q[16 * i + t];
+      b16[i] = static_cast<int16_t>(sum);
+    }
+    for (int s = 0; s < 8; ++s) b32[s] = static_cast<int16_t>(b16[2 * s] + b16[2 * s + 1]);
+    std::memcpy(g + kQ8KBsum16Offset, b16, sizeof(b16));
+    std::memcpy(g + kQ8KBsum32Offset, b32, sizeof(b32));
+    std::memcpy(g + kQ8KScaleOffset, &d, 4);
+  }
+}
+
+// ---------------------------------------------------------------------------------------------
+// Scalar kernels: one (row, token) dot at a time, computing the same integer block sums as the SIMD
+// kernels so that the paths differ only by float rounding.
+
+float load_f32(const uint8_t* p) {
+  float v;
+  std::memcpy(&v, p, 4);
+  return v;
+}
+
+float dot_q8_0_scalar(const uint8_t* w, const uint8_t* act, int64_t k) {
+  const int64_t nb = k / 32;
+  float sum = 0.0f;
+  for (int64_t b = 0; b < nb; ++b) {
+    const uint8_t* blk = w + 34 * b;
+    const uint8_t* g = act + (b / 2) * kQ8_0GroupBytes;
+    const int j = static_cast<int>(b % 2);
+    const auto* qa = reinterpret_cast<const int8_t*>(g) + 32 * j;
+    const auto* qw = reinterpret_cast<const int8_t*>(blk + 2);
+    int isum = 0;
+    for (int e = 0; e < 32; ++e) isum += qw[e] * qa[e];
+    const float da = load_f32(g + 128 + 4 * (8 * j));
+    sum += static_cast<float>(isum) * (f16_to_f32(load_u16(blk)) * da);
+  }
+  return sum;
+}
+
+float dot_q4_0_scalar(const uint8_t* w, const uint8_t* act, int64_t k) {
+  const int64_t nb = k / 32;
+  float sum = 0.0f;
+  for (int64_t b = 0; b < nb; ++b) {
+    const uint8_t* blk = w + 18 * b;
+    const uint8_t* g = act + (b / 4) * kQ4_0GroupBytes;
+    const int j = static_cast<int>(b % 4);
+    const auto* lo = reinterpret_cast<const int8_t*>(g) + 16 * j;
+    const auto* hi = reinterpret_cast<const int8_t*>(g) + 64 + 16 * j;
+    int isum = 0;
+    for (int e = 0; e < 16; ++e) isum += ((blk[2 + e] & 15) - 8) * lo[e] + ((blk[2 + e] >> 4) - 8) * hi[e];
+    const float da = load_f32(g + 192 + 4 * (4 * j));
+    sum += static_cast<float>(isum) * (f16_to_f32(load_u16(blk)) * da);
+  }
+  return sum;
+}
+
+// Q4_K and Q5_K: x = d*sc*q - dmin*m, so dot = d*da*sum_s sc_s*(q_s . a_s) - dmin*da*sum_s m_s*bsum32_s.
+template <bool kFive>
+float dot_k4_scalar(const uint8_t* w, const uint8_t* act, int64_t k) {
+  const int64_t nsb = k / 256;
+  const size_t bytes = kFive ? sizeof(BlockQ5_K) : sizeof(BlockQ4_K);
+  float sum = 0.0f;
+  for (int64_t b = 0; b < nsb; ++b) {
+    const uint8_t* blk = w + b * bytes;
+    const uint8_t* g = act + b * kQ8KBlockBytes;
+    const uint8_t* scales = blk + 4;
+    const uint8_t* qh = blk + 16;
+    const uint8_t* qs = blk + (kFive ? 48 : 16);
+    int16_t b32[8];
+    std::memcpy(b32, g + kQ8KBsum32Offset, sizeof(b32));
+    int sumi = 0, summ = 0;
+    for (int s = 0; s < 8; ++s) {
+      uint8_t sc, m;
+      scale_min_k4(s, scales, &sc, &m);
+      const auto* a = reinterpret_cast<const int8_t*>(g) + 32 * split_pos(s);
+      const int c = s / 2, shift = (s % 2) * 4;
+      int isum = 0;
+      for (int t = 0; t < 32; ++t) {
+        int q = (qs[32 * c + t] >> shift) & 15;
+        if (kFive) q |= ((qh[t] >> s) & 1) << 4;
+        isum += q * a[t];
+      }
+      sumi += sc * isum;
+      summ += m * b32[s];
+    }
+    const float da = load_f32(g + kQ8KScaleOffset);
+    sum += f16_to_f32(load_u16(blk)) * da * static_cast<float>(sumi) -
+           f16_to_f32(load_u16(blk + 2)) * da * static_cast<float>(summ);
+  }
+  return sum;
+}
+
+// Q6_K: x = d*sc*(q - 32), so dot = d*da*sum_i sc_i*((q_i . a_i) - 32*bsum16_i).
+float dot_q6_k_scalar(const uint8_t* w, const uint8_t* act, int64_t k) {
+  const int64_t nsb = k / 256;
+  float sum = 0.0f;
+  for (int64_t b = 0; b < nsb; ++b) {
+    const uint8_t* blk = w + b * sizeof(BlockQ6_K);
+    const uint8_t* g = act + b * kQ8KBlockBytes;
+    const auto* a = reinterpret_cast<const int8_t*>(g);
+    const uint8_t* ql = blk;
+    const uint8_t* qh = blk + 128;
+    const auto* sc = reinterpret_cast<const int8_t*>(blk + 192);
+    int16_t b16[16];
+    std::memcpy(b16, g + kQ8KBsum16Offset, sizeof(b16));
+    int isub[16] = {};
+    for (int h = 0; h < 2; ++h) {
+      for (int t = 0; t < 32; ++t) {
+        const uint8_t l0 = ql[64 * h + t], l1 = ql[64 * h + 32 + t], hb = qh[32 * h + t];
+        const int q0 = (l0 & 15) | ((hb & 3) << 4);
+        const int q1 = (l1 & 15) | (((hb >> 2) & 3) << 4);
+        const int q2 = (l0 >> 4) | (((hb >> 4) & 3) << 4);
+        const int q3 = (l1 >> 4) | (((hb >> 6) & 3) << 4);
+        const int base = 128 * h + t;
+        isub[base / 16] += q0 * a[base];
+        isub[(base + 32) / 16] += q1 * a[base + 32];
+        isub[(base + 64) / 16] += q2 * a[base + 64];
+        isub[(base + 96) / 16] += q3 * a[base + 96];
+      }
+    }
+    int sumi = 0;
+    for (int i = 0; i < 16; ++i) sumi += sc[i] * (isub[i] - 32 * b16[i]);
+    sum += f16_to_f32(load_u16(blk + 208)) * load_f32(g + kQ8KScaleOffset) * static_cast<float>(sumi);
+  }
+  return sum;
+}
+
+// Plain types accumulate in double: the scalar path is the reference the SIMD paths are held to.
+template <typename Load>
+float dot_plain_scalar(const uint8_t* w, const float* x, int64_t k, Load load) {
+  double sum = 0.0;
+  for (int64_t i = 0; i < k; ++i) sum += static_cast<double>(load(w, i)) * x[i];
+  return static_cast<float>(sum);
+}
+
+using DotFn = float (*)(const uint8_t* w, const uint8_t* act, int64_t k);
+
+template <DotFn kDot>
+void tile_scalar(const GemmArgs& a, int64_t r0, int64_t r1, int64_t t0, int64_t t1) {
+  for (int64_t t = t0; t < t1; ++t) {
+    for (int64_t r = r0; r < r1; ++r) {
+      a.y[t * a.y_stride + r] = kDot(a.w + r * a.w_stride, a.act + t * a.act_stride, a.k);
+    }
+  }
+}
+
+float dot_f32_w(const uint8_t* w, const uint8_t* act, int64_t k) {
+  return dot_plain_scalar(w, reinterpret_cast<const float*>(act), k,
+                          [](const uint8_t* p, int64_t i) { return load_f32(p + 4 * i); });
+}
+float dot_f16_w(const uint8_t* w, const uint8_t* act, int64_t k) {
+  return dot_plain_scalar(w, reinterpret_cast<const float*>(act), k,
+                          [](const uint8_t* p, int64_t i) { return f16_to_f32(load_u16(p + 2 * i)); });
+}
+float dot_bf16_w(const uint8_t* w, const uint8_t* act, int64_t k) {
+  return dot_plain_scalar(w, reinterpret_cast<const float*>(act), k,
+                          [](const uint8_t* p, int64_t i) { return bf16_to_f32(load_u16(p + 2 * i)); });
+}
+
+float dot_f16_f32_scalar(const uint16_t* a, const float* b, int64_t n) {
+  float s = 0.0f;
+  for (int64_t i = 0; i < n; ++i) s += f16_to_f32(a[i]) * b[i];
+  return s;
+}
+float dot_f32_scalar(const float* a, const float* b, int64_t n) {
+  float s = 0.0f;
+  for (int64_t i = 0; i < n; ++i) s += a[i] * b[i];
+  return s;
+}
+void axpy_f16_scalar(float alpha, const uint16_t* x, float* y, int64_t n) {
+  for (int64_t i = 0; i < n; ++i) y[i] += alpha * f16_to_f32(x[i]);
+}
+void axpy_f32_scalar(float alpha, const float* x, float* y, int64_t n) {
+  for (int64_t i = 0; i < n; ++i) y[i] += alpha * x[i];
+}
+void f32_to_f16_row_scalar(const float* x, uint16_t* y, int64_t n) {
+  for (int64_t i = 0; i < n; ++i) y[i] = f32_to_f16(x[i]);
+}
+uint64_t read_sum_scalar(const uint8_t* p, size_t n) {
+  uint64_t s0 = 0, s1 = 0, s2 = 0, s3 = 0;
+  for (size_t i = 0; i < n; i += 32) {
+    uint64_t v[4];
+    std::memcpy(v, p + i, 32);
+    s0 += v[0];
+    s1 += v[1];
+    s2 += v[2];
+    s3 += v[3];
+  }
+  return s0 + s1 + s2 + s3;
+}
+
+KernelSet make_scalar() {
+  KernelSet ks;
+  ks.f32 = tile_scalar<dot_f32_w>;
+  ks.f16 = tile_scalar<dot_f16_w>;
+  ks.bf16 = tile_scalar<dot_bf16_w>;
+  ks.q8_0 = tile_scalar<dot_q8_0_scalar>;
+  ks.q4_0 = tile_scalar<dot_q4_0_scalar>;
+  ks.q4_k = tile_scalar<dot_k4_scalar<false>>;
+  ks.q5_k = tile_scalar<dot_k4_scalar<true>>;
+  ks.q6_k = tile_scalar<dot_q6_k_scalar>;
+  ks.dot_f16_f32 = dot_f16_f32_scalar;
+  ks.dot_f32 = dot_f32_scalar;
+  ks.axpy_f16 = axpy_f16_scalar;
+  ks.axpy_f32 = axpy_f32_scalar;
+  ks.f32_to_f16_row = f32_to_f16_row_scalar;
+  ks.read_sum = read_sum_scalar;
+  return ks;
+}
+
+}  // namespace
+
+ActFormat act_format(DType weight_type) {
+  switch (weight_type) {
+    case DType::kQ8_0: return ActFormat::kQ8_0;
+    case DType::kQ4_0: return ActFormat::kQ4_0;
+    case DType::kQ4_K:
+    case DType::kQ5_K: return ActFormat::kQ8KSplit;
+    case DType::kQ6_K: return ActFormat::kQ8K;
+    default: return ActFormat::kF32;
+  }
+}
+
+size_t act_stride(ActFormat fmt, int64_t k) {
+  auto up64 = [](size_t v) { return (v + 63) / 64 * 64; };
+  switch (fmt) {
+    case ActFormat::kF32: return static_cast<size_t>(k) * 4;
+    case ActFormat::kQ8_0: return static_cast<size_t>((k / 32 + 1) / 2) * kQ8_0GroupBytes;
+    case ActFormat::kQ4_0: return static_cast<size_t>((k / 32 + 3) / 4) * kQ4_0GroupBytes;
+    case ActFormat::kQ8K:
+    case ActFormat::kQ8KSplit: return up64(static_cast<size_t>(k / 256) * kQ8KBlockBytes);
+  }
+  return 0;
+}
+
+void pack_activations(ActFormat fmt, const float* x, int64_t k, int64_t n_tokens, uint8_t* dst) {
+  const size_t stride = act_stride(fmt, k);
+  for (int64_t t = 0; t < n_tokens; ++t) {
+    const float* xt = x + t * k;
+    uint8_t* d = dst + t * stride;
+    switch (fmt) {
+      case ActFormat::kF32: std::memcpy(d, xt, stride); break;
+      case ActFormat::kQ8_0: pack_q8_0(xt, k, d); break;
+      case ActFormat::kQ4_0: pack_q4_0(xt, k, d); break;
+      case ActFormat::kQ8K: pack_q8k(xt, k, d, false); break;
+      case ActFormat::kQ8KSplit: pack_q8k(xt, k, d, true); break;
+    }
+  }
+}
+
+const KernelSet& scalar_kernels() {
+  static const KernelSet ks = make_scalar();
+  return ks;
+}
+
+}  // namespace detail
+
+namespace {
+
+using detail::KernelSet;
+
+const KernelSet* avx2_set() {
+  static const KernelSet ks = [] {
+    KernelSet k = detail::scalar_kernels();
+    if (cpu_features().has_avx2_set()) detail::fill_avx2_kernels(&k);
+    return k;
+  }();
+  return cpu_features().has_avx2_set() ? &ks : nullptr;
+}
+
+const KernelSet* avx512_set() {
+  static const KernelSet ks = [] {
+    KernelSet k = detail::scalar_kernels();
+    if (cpu_features().has_avx512_set()) {
+      detail::fill_avx2_kernels(&k);  // for the types without an AVX-512 kernel
+      detail::fill_avx512_kernels(&k);
+    }
+    return k;
+  }();
+  return cpu_features().has_avx512_set() ? &ks : nullptr;
+}
+
+KernelPath resolve(KernelPath path) {
+  if (path != KernelPath::kAuto) return path;
+  if (avx512_set() != nullptr) return KernelPath::kAvx512;
+  if (avx2_set() != nullptr) return KernelPath::kAvx2;
+  return KernelPath::kScalar;
+}
+
+const KernelSet& kernels_for(KernelPath path) {
+  switch (resolve(path)) {
+    case KernelPath::kAvx512: MUSE_ASSERT(avx512_set() != nullptr); return *avx512_set();
+    case KernelPath::kAvx2: MUSE_ASSERT(avx2_set() != nullptr); return *avx2_set();
+    default: return detail::scalar_kernels();
+  }
+}
+
+const KernelSet& best() {
+  static const KernelSet& ks = kernels_for(KernelPath::kAuto);
+  return ks;
+}
+
+detail::TileFn tile_for(const KernelSet& ks, DType type) {
+  switch (type) {
+    case DType::kF32: return ks.f32;
+    case DType::kF16: return ks.f16;
+    case DType::kBF16: return ks.bf16;
+    case DType::kQ8_0: return ks.q8_0;
+    case DType::kQ4_0: return ks.q4_0;
+    case DType::kQ4_K: return ks.q4_k;
+    case DType::kQ5_K: return ks.q5_k;
+    case DType::kQ6_K: return ks.q6_k;
+    default: return nullptr;
+  }
+}
+
+// Rows per cache block when several tokens share the weights: ~192 KiB of weights stays in L2 while
+// every token tile streams over it.
+int64_t rows_per_block(size_t row_bytes) {
+  const int64_t rb = static_cast<int64_t>((192u << 10) / std::max<size_t>(row_bytes, 1));
+  return std::max<int64_t>(4, rb / 4 * 4);
+}
+
+}  // namespace
+
+namespace detail {
+const KernelSet* kernel_set(KernelPath path) {
+  return kernel_path_available(path) ? &kernels_for(path) : nullptr;
+}
+}  // namespace detail
+
+const char* best_kernel_path_name() {
+  switch (resolve(KernelPath::kAuto)) {
+    case KernelPath::kAvx512: return "avx512";
+    case KernelPath::kAvx2: return "avx2";
+    default: return "scalar";
+  }
+}
+
+bool kernel_path_available(KernelPath path) {
+  switch (path) {
+    case KernelPath::kAuto:
+    case KernelPath::kScalar: return true;
+    case KernelPath::kAvx2: return avx2_set() != nullptr;
+    case KernelPath::kAvx512: return avx512_set() != nullptr;
+  }
+  return false;
+}
+
+void matmul(ThreadPool& pool, const WeightView& w, const float* x, int64_t n_tokens, float* y,
+            MatmulScratch& scratch, KernelPath path) {
+  if (w.rows == 0 || n_tokens == 0) return;
+  const KernelSet& ks = kernels_for(path);
+  const detail::TileFn tile = tile_for(ks, w.type);
+  MUSE_ASSERT(tile != nullptr && "matmul: weight type without kernels (validate at load)");
+  const detail::ActFormat fmt = detail::act_format(w.type);
+  detail::GemmArgs args;
+  args.w = static_cast<const uint8_t*>(w.data);
+  args.w_stride = w.row_stride();
+  args.k = w.cols;
+  args.y = y;
+  args.y_stride = w.rows;
+  if (fmt == detail::ActFormat::kF32) {
+    args.act = reinterpret_cast<const uint8_t*>(x);
+    args.act_stride = static_cast<size_t>(w.cols) * 4;
+  } else {
+    args.act_stride = detail::act_stride(fmt, w.cols);
+    const size_t need = args.act_stride * static_cast<size_t>(n_tokens) + 64;
+    if (scratch.bytes.size() < need) scratch.bytes.resize(need);
+    auto base = reinterpret_cast<uintptr_t>(scratch.bytes.data());
+    auto* packed = reinterpret_cast<uint8_t*>((base + 63) & ~uintptr_t{63});
+    args.act = packed;
+    if (n_tokens < 4 || pool.size() == 1) {
+      detail::pack_activations(fmt, x, w.cols, n_tokens, packed);
+    } else {
+      pool.run([&](int ith, int nth) {
+        int64_t t0, t1;
+        ThreadPool::chunk(n_tokens, ith, nth, 1, &t0, &t1);
+        detail::pack_activations(fmt, x + t0 * w.cols, w.cols, t1 - t0, packed + t0 * args.act_stride);
+      });
+    }
+  }
+  const int64_t rows = w.rows;
+  const int64_t rb = rows_per_block(args.w_stride);
+  pool.run([&](int ith, int nth) {
+    int64_t r0, r1;
+    ThreadPool::chunk(rows, ith, nth, 4, &r0, &r1);
+    if (n_tokens == 1) {
+      if (r1 > r0) tile(args, r0, r1, 0, 1);
+      return;
+    }
+    for (int64_t r = r0; r < r1; r += rb) tile(args, r, std::min(r + rb, r1), 0, n_tokens);
+  });
+}
+
+void matmul_reference(const WeightView& w, const float* x, int64_t n_tokens, float* y) {
+  std::vector<float> row(static_cast<size_t>(w.cols));
+  for (int64_t r = 0; r < w.rows; ++r) {
+    dequantize_weight_row(w, r, row.data());
+    for (int64_t t = 0; t < n_tokens; ++t) {
+      double sum = 0.0;
+      const float* xt = x + t * w.cols;
+      for (int64_t i = 0; i < w.cols; ++i) sum += static_cast<double>(row[i]) * xt[i];
+      y[t * w.rows + r] = static_cast<float>(sum);
+    }
+  }
+}
+
+void dequantize_weight_row(const WeightView& w, int64_t row, float* out) {
+  MUSE_ASSERT(row >= 0 && row < w.rows);
+  dequantize_row(w.type, static_cast<const uint8_t*>(w.data) + row * w.row_stride(), out, w.cols);
+}
+
+float dot_f16_f32(const uint16_t* a, const float* b, int64_t n) { return best().dot_f16_f32(a, b, n); }
+float dot_f32(const float* a, const float* b, int64_t n) { return best().dot_f32(a, b, n); }
+void axpy_f16(float alpha, const uint16_t* x, float* y, int64_t n) { best().axpy_f16(alpha, x, y, n); }
+void axpy_f32(float alpha, const float* x, float* y, int64_t n) { best().axpy_f32(alpha, x, y, n); }
+void f32_to_f16_row(const float* x, uint16_t* y, int64_t n) { best().f32_to_f16_row(x, y, n); }
+
+}  // namespace muse::core

@@ -1,0 +1,320 @@
+// AVX-512 (F, BW, VL, DQ, VNNI, BF16) kernels; compiled with those flags, called only when
+// cpu_features().has_avx512_set(). Activation layouts: matmul_internal.h.
+//
+// Q4_0 and Q8_0 are the decode workhorses and must keep up with DRAM: per group of blocks one or
+// two loads, one byte permute, a VNNI dot (vpdpbusd, u8 weights x s8 activations, with the
+// per-lane bias of the pack turning the unsigned weights into signed ones), and one f32 FMA per
+// 16 lanes. K-quants use the AVX2 kernels (same activation packs).
+// GCC 12's AVX-512 reduce/extract intrinsics use _mm256_undefined_*(), which -Wuninitialized flags
+// (a false positive in the compiler's own header).
+#pragma GCC diagnostic ignored "-Wuninitialized"
+#include <immintrin.h>
+
+#include <algorithm>
+#include <cstring>
+
+#include "core/matmul_internal.h"
+
+namespace muse::core::detail {
+namespace {
+
+// Runs K::run<R, T>(a, r, t) over the [r0, r1) x [t0, t1) tile: one token with 4 rows at a time
+// (decode), or 4 tokens x 2 rows (prompt: each expanded weight group serves 4 tokens).
+template <typename K, int R, int T>
+void rows_loop(const GemmArgs& a, int64_t r0, int64_t r1, int64_t t) {
+  int64_t r = r0;
+  for (; r + R <= r1; r += R) K::template run<R, T>(a, r, t);
+  for (; r < r1; ++r) K::template run<1, T>(a, r, t);
+}
+
+template <typename K>
+void tiles(const GemmArgs& a, int64_t r0, int64_t r1, int64_t t0, int64_t t1) {
+  if (t1 - t0 == 1) {
+    rows_loop<K, 4, 1>(a, r0, r1, t0);
+    return;
+  }
+  int64_t t = t0;
+  for (; t + 4 <= t1; t += 4) rows_loop<K, 2, 4>(a, r0, r1, t);
+  switch (t1 - t) {
+    case 1: rows_loop<K, 2, 1>(a, r0, r1, t); break;
+    case 2: rows_loop<K, 2, 2>(a, r0, r1, t); break;
+    case 3: rows_loop<K, 2, 3>(a, r0, r1, t); break;
+    default: break;
+  }
+}
+
+template <int R, int T>
+void store_sums(const GemmArgs& a, int64_t r, int64_t t, __m512 (&acc)[R][T]) {
+  for (int j = 0; j < T; ++j) {
+    for (int i = 0; i < R; ++i) a.y[(t + j) * a.y_stride + r + i] = _mm512_reduce_add_ps(acc[i][j]);
+  }
+}
+
+// ---------------------------------------------------------------------------------------------
+// Q4_0: a group is 4 blocks = 72 bytes: d0 qs0 d1 qs1 d2 qs2 d3 qs3 (d at bytes 0, 18, 36, 54).
+// One 64-byte load holds the four d and the nibbles of blocks 0..2; a 16-byte load at +56 holds
+// block 3's. vpermt2w gathers the 64 nibble bytes, vpermw spreads each d over its block's 4 lanes.
+struct Q4_0Kernel {
+  template <int R, int T>
+  static void run(const GemmArgs& a, int64_t r, int64_t t) {
+    // Word indices (every d and qs starts at an even byte): qs of block j = words 9j+1 .. 9j+8;
+    // block 3's come from the second source (index 32 + word of the load at +56).
+    alignas(64) static constexpr uint16_t kQIdx[32] = {1,  2,  3,  4,  5,  6,  7,  8,  10, 11, 12,
+                                                       13, 14, 15, 16, 17, 19, 20, 21, 22, 23, 24,
+                                                       25, 26, 32, 33, 34, 35, 36, 37, 38, 39};
+    alignas(64) static constexpr uint16_t kDIdx[32] = {0, 0, 0, 0, 9, 9, 9, 9, 18, 18, 18, 18, 27, 27, 27, 27};
+    const __m512i qidx = _mm512_load_si512(kQIdx);
+    const __m512i didx = _mm512_load_si512(kDIdx);
+    const __m512i m4 = _mm512_set1_epi8(0x0F);
+    const int64_t nb = a.k / 32, ng = (nb + 3) / 4;
+    const uint8_t* w[R];
+    for (int i = 0; i < R; ++i) w[i] = a.w + (r + i) * a.w_stride;
+    const uint8_t* act[T];
+    for (int j = 0; j < T; ++j) act[j] = a.act + (t + j) * a.act_stride;
+    __m512 acc[R][T];
+    for (int i = 0; i < R; ++i)
+      for (int j = 0; j < T; ++j) acc[i][j] = _mm512_setzero_ps();
+
+    auto step = [&](int64_t g, bool partial) {
+      __m512i lo[R], hi[R];
+      __m512 dw[R];
+      for (int i = 0; i < R; ++i) {
+        const uint8_t* p = w[i] + 72 * g;
+        __m512i raw, raw2;
+        if (!partial) {
+          raw = _mm512_loadu_si512(p);
+          raw2 = _mm512_zextsi128_si512(_mm_loadu_si128(reinterpret_cast<const __m128i*>(p + 56)));
+          _mm_prefetch(reinterpret_cast<const char*>(p + 1024), _MM_HINT_T0);
+        } else {
+          const int64_t blocks = nb - 4 * g;  // 1..3: only 18*blocks bytes belong to this row
+          raw = _mm512_maskz_loadu_epi8(_cvtu64_mask64((1ull << (18 * blocks)) - 1), p);
+          raw2 = _mm512_setzero_si512();
+        }
+        const __m512i q = _mm512_permutex2var_epi16(raw, qidx, raw2);
+        lo[i] = _mm512_and_si512(q, m4);
+        hi[i] = _mm512_and_si512(_mm512_srli_epi16(q, 4), m4);
+        dw[i] = _mm512_cvtph_ps(_mm512_castsi512_si256(_mm512_permutexvar_epi16(didx, raw)));
+      }
+      for (int j = 0; j < T; ++j) {
+        const uint8_t* ap = act[j] + g * kQ4_0GroupBytes;
+        const __m512i alo = _mm512_load_si512(ap);
+        const __m512i ahi = _mm512_load_si512(ap + 64);
+        const __m512i bias = _mm512_load_si512(ap + 128);
+        const __m512 da = _mm512_load_ps(ap + 192);
+        for (int i = 0; i < R; ++i) {
+          __m512i s = _mm512_dpbusd_epi32(bias, lo[i], alo);
+          s = _mm512_dpbusd_epi32(s, hi[i], ahi);
+          acc[i][j] = _mm512_fmadd_ps(_mm512_cvtepi32_ps(s), _mm512_mul_ps(dw[i], da), acc[i][j]);
+        }
+      }
+    };
+    const int64_t full = nb / 4;
+    for (int64_t g = 0; g < full; ++g) step(g, false);
+    if (full < ng) step(full, true);
+    store_sums<R, T>(a, r, t, acc);
+  }
+};
+
+// ---------------------------------------------------------------------------------------------
+// Q8_0: a group is 2 blocks = 68 bytes: d0 qs0[32] d1 qs1[32]. Weights go in as u8 = q + 128 (xor
+// 0x80); the pack's bias (-128 * sum of 4 activations per lane) cancels the +128.
+struct Q8_0Kernel {
+  template <int R, int T>
+  static void run(const GemmArgs& a, int64_t r, int64_t t) {
+    alignas(64) static constexpr uint16_t kDIdx[32] = {0, 0, 0, 0, 0, 0, 0, 0, 17, 17, 17, 17, 17, 17, 17, 17};
+    const __m512i didx = _mm512_load_si512(kDIdx);
+    const __m512i flip = _mm512_set1_epi8(static_cast<char>(0x80));
+    const int64_t nb = a.k / 32, ng = (nb + 1) / 2;
+    const uint8_t* w[R];
+    for (int i = 0; i < R; ++i) w[i] = a.w + (r + i) * a.w_stride;
+    const uint8_t* act[T];
+    for (int j = 0; j < T; ++j) act[j] = a.act + (t + j) * a.act_stride;
+    __m512 acc[R][T];
+    for (int i = 0; i < R; ++i)
+      for (int j = 0; j < T; ++j) acc[i][j] = _mm512_setzero_ps();
+
+    auto step = [&](int64_t g, bool partial) {
+      __m512i q[R];
+      __m512 dw[R];
+      for (int i = 0; i < R; ++i) {
+        const uint8_t* p = w[i] + 68 * g;
+        __m512i raw, qq;
+        if (!partial) {
+          raw = _mm512_loadu_si512(p);
+          qq = _mm512_inserti64x4(
+              _mm512_castsi256_si512(_mm256_loadu_si256(reinterpret_cast<const __m256i*>(p + 2))),
+              _mm256_loadu_si256(reinterpret_cast<const __m256i*>(p + 36)), 1);
+          _mm_prefetch(reinterpret_cast<const char*>(p + 1024), _MM_HINT_T0);
+        } else {  // the row's last block has no partner
+          raw = _mm512_maskz_loadu_epi8(_cvtu64_mask64((1ull << 34) - 1), p);
+          qq = _mm512_zextsi256_si512(_mm256_loadu_si256(reinterpret_cast<const __m256i*>(p + 2)));
+        }
+        q[i] = _mm512_xor_si512(qq, flip);
+        dw[i] = _mm512_cvtph_ps(_mm512_castsi512_si256(_mm512_permutexvar_epi16(didx, raw)));
+      }
+      for (int j = 0; j < T; ++j) {
+        const uint8_t* ap = act[j] + g * kQ8_0GroupBytes;
+        const __m512i aq = _mm512_load_si512(ap);
+        const __m512i bias = _mm512_load_si512(ap + 64);
+        const __m512 da = _mm512_load_ps(ap + 128);
+        for (int i = 0; i < R; ++i) {
+          const __m512i s = _mm512_dpbusd_epi32(bias, q[i], aq);
+          acc[i][j] = _mm512_fmadd_ps(_mm512_cvtepi32_ps(s), _mm512_mul_ps(dw[i], da), acc[i][j]);
+        }
+      }
+    };
+    const int64_t full = nb / 2;
+    for (int64_t g = 0; g < full; ++g) step(g, false);
+    if (full < ng) step(full, true);
+    store_sums<R, T>(a, r, t, acc);
+  }
+};
+
+// ---------------------------------------------------------------------------------------------
+// F32 / F16 / BF16 weights against f32 activations, 16 elements per step (masked tail).
+template <typename Load>
+struct PlainKernel {
+  template <int R, int T>
+  static void run(const GemmArgs& a, int64_t r, int64_t t) {
+    const int64_t k = a.k;
+    const uint8_t* w[R];
+    for (int i = 0; i < R; ++i) w[i] = a.w + (r + i) * a.w_stride;
+    const float* x[T];
+    for (int j = 0; j < T; ++j) x[j] = reinterpret_cast<const float*>(a.act + (t + j) * a.act_stride);
+    __m512 acc[R][T];
+    for (int i = 0; i < R; ++i)
+      for (int j = 0; j < T; ++j) acc[i][j] = _mm512_setzero_ps();
+    int64_t e = 0;
+    for (; e + 16 <= k; e += 16) {
+      __m512 wv[R];
+      for (int i = 0; i < R; ++i) wv[i] = Load::load(w[i], e);
+      for (int j = 0; j < T; ++j) {
+        const __m512 xv = _mm512_loadu_ps(x[j] + e);
+        for (int i = 0; i < R; ++i) acc[i][j] = _mm512_fmadd_ps(wv[i], xv, acc[i][j]);
+      }
+    }
+    if (e < k) {
+      const __mmask16 m = static_cast<__mmask16>((1u << (k - e)) - 1);
+      __m512 wv[R];
+      for (int i = 0; i < R; ++i) wv[i] = Load::load_masked(w[i], e, m);
+      for (int j = 0; j < T; ++j) {
+        const __m512 xv = _mm512_maskz_loadu_ps(m, x[j] + e);
+        for (int i = 0; i < R; ++i) acc[i][j] = _mm512_fmadd_ps(wv[i], xv, acc[i][j]);
+      }
+    }
+    store_sums<R, T>(a, r, t, acc);
+  }
+};
+
+struct LoadF32 {
+  static __m512 load(const uint8_t* w, int64_t e) { return _mm512_loadu_ps(w + 4 * e); }
+  static __m512 load_masked(const uint8_t* w, int64_t e, __mmask16 m) {
+    return _mm512_maskz_loadu_ps(m, w + 4 * e);
+  }
+};
+struct LoadF16 {
+  static __m512 load(const uint8_t* w, int64_t e) {
+    return _mm512_cvtph_ps(_mm256_loadu_si256(reinterpret_cast<const __m256i*>(w + 2 * e)));
+  }
+  static __m512 load_masked(const uint8_t* w, int64_t e, __mmask16 m) {
+    return _mm512_cvtph_ps(_mm256_maskz_loadu_epi16(m, w + 2 * e));
+  }
+};
+struct LoadBF16 {
+  static __m512 widen(__m256i h) { return _mm512_castsi512_ps(_mm512_slli_epi32(_mm512_cvtepu16_epi32(h), 16)); }
+  static __m512 load(const uint8_t* w, int64_t e) {
+    return widen(_mm256_loadu_si256(reinterpret_cast<const __m256i*>(w + 2 * e)));
+  }
+  static __m512 load_masked(const uint8_t* w, int64_t e, __mmask16 m) {
+    return widen(_mm256_maskz_loadu_epi16(m, w + 2 * e));
+  }
+};
+
+// ---------------------------------------------------------------------------------------------
+// Vector helpers.
+
+float dot_f16_f32_avx512(const uint16_t* a, const float* b, int64_t n) {
+  __m512 s0 = _mm512_setzero_ps(), s1 = _mm512_setzero_ps();
+  int64_t i = 0;
+  for (; i + 32 <= n; i += 32) {
+    s0 = _mm512_fmadd_ps(_mm512_cvtph_ps(_mm256_loadu_si256(reinterpret_cast<const __m256i*>(a + i))),
+                         _mm512_loadu_ps(b + i), s0);
+    s1 = _mm512_fmadd_ps(_mm512_cvtph_ps(_mm256_loadu_si256(reinterpret_cast<const __m256i*>(a + i + 16))),
+                         _mm512_loadu_ps(b + i + 16), s1);
+  }
+  for (; i < n; i += 16) {
+    const __mmask16 m = static_cast<__mmask16>(n - i >= 16 ? 0xFFFF : (1u << (n - i)) - 1);
+    s0 = _mm512_fmadd_ps(_mm512_cvtph_ps(_mm256_maskz_loadu_epi16(m, a + i)), _mm512_maskz_loadu_ps(m, b + i), s0);
+  }
+  return _mm512_reduce_add_ps(_mm512_add_ps(s0, s1));
+}
+
+float dot_f32_avx512(const float* a, const float* b, int64_t n) {
+  __m512 s0 = _mm512_setzero_ps(), s1 = _mm512_setzero_ps();
+  int64_t i = 0;
+  for (; i + 32 <= n; i += 32) {
+    s0 = _mm512_fmadd_ps(_mm512_loadu_ps(a + i), _mm512_loadu_ps(b + i), s0);
+    s1 = _mm512_fmadd_ps(_mm512_loadu_ps(a + i + 16), _mm512_loadu_ps(b + i + 16), s1);
+  }
+  for (; i < n; i += 16) {
+    const __mmask16 m = static_cast<__mmask16>(n - i >= 16 ? 0xFFFF : (1u << (n - i)) - 1);
+    s0 = _mm512_fmadd_ps(_mm512_maskz_loadu_ps(m, a + i), _mm512_maskz_loadu_ps(m, b + i), s0);
+  }
+  return _mm512_reduce_add_ps(_mm512_add_ps(s0, s1));
+}
+
+void axpy_f16_avx512(float alpha, const uint16_t* x, float* y, int64_t n) {
+  const __m512 av = _mm512_set1_ps(alpha);
+  for (int64_t i = 0; i < n; i += 16) {
+    const __mmask16 m = static_cast<__mmask16>(n - i >= 16 ? 0xFFFF : (1u << (n - i)) - 1);
+    const __m512 xv = _mm512_cvtph_ps(_mm256_maskz_loadu_epi16(m, x + i));
+    _mm512_mask_storeu_ps(y + i, m, _mm512_fmadd_ps(av, xv, _mm512_maskz_loadu_ps(m, y + i)));
+  }
+}
+
+void axpy_f32_avx512(float alpha, const float* x, float* y, int64_t n) {
+  const __m512 av = _mm512_set1_ps(alpha);
+  for (int64_t i = 0; i < n; i += 16) {
+    const __mmask16 m = static_cast<__mmask16>(n - i >= 16 ? 0xFFFF : (1u << (n - i)) - 1);
+    _mm512_mask_storeu_ps(y + i, m,
+                          _mm512_fmadd_ps(av, _mm512_maskz_loadu_ps(m, x + i), _mm512_maskz_loadu_ps(m, y + i)));
+  }
+}
+
+void f32_to_f16_row_avx512(const float* x, uint16_t* y, int64_t n) {
+  for (int64_t i = 0; i < n; i += 16) {
+    const __mmask16 m = static_cast<__mmask16>(n - i >= 16 ? 0xFFFF : (1u << (n - i)) - 1);
+    const __m256i h = _mm512_cvtps_ph(_mm512_maskz_loadu_ps(m, x + i), _MM_FROUND_TO_NEAREST_INT | _MM_FROUND_NO_EXC);
+    _mm256_mask_storeu_epi16(y + i, m, h);
+  }
+}
+
+// Four independent accumulators keep enough loads in flight to saturate one core's share of DRAM.
+uint64_t read_sum_avx512(const uint8_t* p, size_t n) {
+  __m512i s0 = _mm512_setzero_si512(), s1 = s0, s2 = s0, s3 = s0;
+  for (size_t i = 0; i < n; i += 256) {
+    s0 = _mm512_add_epi64(s0, _mm512_load_si512(p + i));
+    s1 = _mm512_add_epi64(s1, _mm512_load_si512(p + i + 64));
+    s2 = _mm512_add_epi64(s2, _mm512_load_si512(p + i + 128));
+    s3 = _mm512_add_epi64(s3, _mm512_load_si512(p + i + 192));
+  }
+  return static_cast<uint64_t>(_mm512_reduce_add_epi64(_mm512_add_epi64(_mm512_add_epi64(s0, s1), _mm512_add_epi64(s2, s3))));
+}
+
+}  // namespace
+
+void fill_avx512_kernels(KernelSet* ks) {
+  ks->q4_0 = tiles<Q4_0Kernel>;
+  ks->q8_0 = tiles<Q8_0Kernel>;
+  ks->f32 = tiles<PlainKernel<LoadF32>>;
+  ks->f16 = tiles<PlainKernel<LoadF16>>;
+  ks->bf16 = tiles<PlainKernel<LoadBF16>>;
+  ks->dot_f16_f32 = dot_f16_f32_avx512;
+  ks->dot_f32 = dot_f32_avx512;
+  ks->axpy_f16 = axpy_f16_avx512;
+  ks->axpy_f32 = axpy_f32_avx512;
+  ks->f32_to_f16_row = f32_to_f16_row_avx512;
+  ks->read_sum = read_sum_avx512;
+}
+
+}  // namespace muse::core::detail

@@ -1,0 +1,83 @@
+// Internal to core: the contract between the matmul driver (matmul.cpp) and the per-ISA kernel files
+// (matmul_avx2.cpp, matmul_avx512.cpp). Not for other modules.
+//
+// Activations are packed once per matmul call (by pack_activations, scalar, shared by every path so
+// that all paths see the very same integers) into layouts chosen so that the SIMD kernels need no
+// shuffles on the activation side. Letters: k = input features, nb = k / 32 blocks.
+//
+//   ActFormat::kF32  : the caller's x, (n_tokens, k) f32.
+//   ActFormat::kQ8_0 : per token ceil(nb/2) groups of 2 blocks, 192 B each:
+//       i8 q[64] (blocks j=0,1 in order) | i32 bias[16] | f32 d[16]
+//       lane l = 8j+m covers q bytes 32j+4m..+3; bias[l] = -128 * (sum of those 4 q), d[l] = d_j.
+//       (The AVX-512 kernel feeds weights as u8 = w + 128; the bias cancels the +128.)
+//   ActFormat::kQ4_0 : per token ceil(nb/4) groups of 4 blocks, 256 B each:
+//       i8 lo[64] = a_j[0..16) for j=0..3 | i8 hi[64] = a_j[16..32) | i32 bias[16] | f32 d[16]
+//       lane l = 4j+m covers lo and hi bytes 16j+4m..+3; bias[l] = -8 * (sum of those 8 q), d[l] = d_j.
+//       (Nibbles are fed unsigned, 0..15; the bias turns q into q - 8.)
+//   ActFormat::kQ8K / kQ8KSplit : per token nb/8 super-blocks of 256 elements, 320 B each:
+//       i8 q[256] | i16 bsum16[16] | i16 bsum32[8] | f32 d | pad
+//       bsum16[i] = sum of elements 16i..16i+15 (natural order), bsum32[s] = sum of sub-block s.
+//       kQ8K stores q in natural order (Q6_K); kQ8KSplit stores the 32-element sub-blocks in the order
+//       0,2,1,3,4,6,5,7 so that a 64-byte load of Q4_K/Q5_K nibbles lines up with 64 activations.
+// Every block's values are q = nearbyint(x / d) with d = amax / 127 (f32), so |x - d*q| <= d/2.
+#pragma once
+
+#include <cstddef>
+#include <cstdint>
+
+#include "core/dtype.h"
+#include "core/matmul.h"
+
+namespace muse::core::detail {
+
+enum class ActFormat { kF32, kQ8_0, kQ4_0, kQ8K, kQ8KSplit };
+
+inline constexpr size_t kQ8_0GroupBytes = 192;
+inline constexpr size_t kQ4_0GroupBytes = 256;
+inline constexpr size_t kQ8KBlockBytes = 320;
+inline constexpr size_t kQ8KBsum16Offset = 256;
+inline constexpr size_t kQ8KBsum32Offset = 288;
+inline constexpr size_t kQ8KScaleOffset = 304;
+
+ActFormat act_format(DType weight_type);
+// Bytes of one packed token (a multiple of 64). REQUIRES: k is a multiple of the weight's block size.
+size_t act_stride(ActFormat fmt, int64_t k);
+// Packs n_tokens rows of x (each k floats) into dst (n_tokens * act_stride bytes, 64-byte aligned).
+void pack_activations(ActFormat fmt, const float* x, int64_t k, int64_t n_tokens, uint8_t* dst);
+// Position (0..7) of 32-element sub-block s inside a kQ8KSplit super-block.
+inline constexpr int split_pos(int s) { return (s & 4) | ((s & 1) << 1) | ((s >> 1) & 1); }
+
+struct GemmArgs {
+  const uint8_t* w = nullptr;  // weight rows, row_stride bytes apart
+  size_t w_stride = 0;
+  int64_t k = 0;
+  const uint8_t* act = nullptr;  // packed activations (or the f32 x for kF32)
+  size_t act_stride = 0;         // bytes per token
+  float* y = nullptr;            // y[t * y_stride + r]
+  int64_t y_stride = 0;
+};
+
+// Computes y[t][r] for r in [r0, r1), t in [t0, t1).
+using TileFn = void (*)(const GemmArgs& a, int64_t r0, int64_t r1, int64_t t0, int64_t t1);
+
+struct KernelSet {
+  TileFn f32 = nullptr, f16 = nullptr, bf16 = nullptr;
+  TileFn q8_0 = nullptr, q4_0 = nullptr, q4_k = nullptr, q5_k = nullptr, q6_k = nullptr;
+  float (*dot_f16_f32)(const uint16_t*, const float*, int64_t) = nullptr;
+  float (*dot_f32)(const float*, const float*, int64_t) = nullptr;
+  void (*axpy_f16)(float, const uint16_t*, float*, int64_t) = nullptr;
+  void (*axpy_f32)(float, const float*, float*, int64_t) = nullptr;
+  void (*f32_to_f16_row)(const float*, uint16_t*, int64_t) = nullptr;
+  // Pure-read sum over n bytes (a multiple of 256, 64-byte aligned), for the bandwidth roofline.
+  uint64_t (*read_sum)(const uint8_t*, size_t) = nullptr;
+};
+
+const KernelSet& scalar_kernels();
+// The kernel set a path resolves to (kAuto: the best available), or nullptr if this CPU lacks it.
+// Exposed so tests can hold each path's vector helpers against the scalar ones.
+const KernelSet* kernel_set(KernelPath path);
+// Filled by the ISA files; they are only called when cpu.h says the CPU can run them.
+void fill_avx2_kernels(KernelSet* ks);
+void fill_avx512_kernels(KernelSet* ks);
+
+}  // namespace muse::core::detail

@@ -1,0 +1,263 @@
+// Tests of core/matmul.h: the scalar path against the double-precision reference, every SIMD path
+// against the scalar path (all weight types, odd shapes, 1..9 tokens, 1..4 threads), and the vector
+// helpers against their scalar versions.
+#include "core/matmul.h"
+
+#include <gtest/gtest.h>
+
+#include <cmath>
+#include <cstring>
+#include <random>
+#include <string>
+#include <vector>
+
+#include "core/cpu.h"
+#include "core/matmul_internal.h"
+#include "core/quant.h"
+
+namespace muse::core {
+namespace {
+
+struct Matrix {
+  WeightView view;
+  std::vector<uint8_t> bytes;  // exactly row_bytes * rows: ASan catches any read past the end
+  std::vector<float> dequant;  // (rows, k) as the kernels should see it
+};
+
+Matrix make_matrix(DType type, int64_t rows, int64_t k, uint32_t seed) {
+  std::mt19937 rng(seed);
+  std::normal_distribution<float> dist(0.0f, 1.0f);
+  Matrix m;
+  const size_t rb = row_bytes(type, k);
+  m.bytes.resize(rb * static_cast<size_t>(rows));
+  m.dequant.resize(static_cast<size_t>(rows * k));
+  std::vector<float> row(static_cast<size_t>(k));
+  for (int64_t r = 0; r < rows; ++r) {
+    const float scale = 0.05f + static_cast<float>(r % 7) * 0.1f;  // rows of different magnitude
+    for (auto& v : row) v = dist(rng) * scale;
+    quantize_row(type, row.data(), m.bytes.data() + rb * static_cast<size_t>(r), k);
+    dequantize_row(type, m.bytes.data() + rb * static_cast<size_t>(r), m.dequant.data() + r * k, k);
+  }
+  m.view = WeightView{type, rows, k, m.bytes.data()};
+  return m;
+}
+
+std::vector<float> make_x(int64_t n, int64_t k, uint32_t seed) {
+  std::mt19937 rng(seed);
+  std::normal_distribution<float> dist(0.0f, 1.0f);
+  std::vector<float> x(static_cast<size_t>(n * k));
+  for (auto& v : x) v = dist(rng);
+  // An outlier feature, as real activations have: the per-block scales must cope.
+  for (int64_t t = 0; t < n; ++t) x[static_cast<size_t>(t * k + (k / 3))] = 20.0f;
+  return x;
+}
+
+// S[t][r] = sum_k |W[r][k] * x[t][k]|: the natural scale of float rounding in a dot product.
+std::vector<double> abs_sums(const Matrix& m, const std::vector<float>& x, int64_t n) {
+  const int64_t rows = m.view.rows, k = m.view.cols;
+  std::vector<double> s(static_cast<size_t>(n * rows));
+  for (int64_t t = 0; t < n; ++t)
+    for (int64_t r = 0; r < rows; ++r) {
+      double a = 0;
+      for (int64_t i = 0; i < k; ++i) a += std::fabs(static_cast<double>(m.dequant[r * k + i]) * x[t * k + i]);
+      s[t * rows + r] = a;
+    }
+  return s;
+}
+
+// Elements per activation scale on the quantized paths (0: f32 activations).
+int act_block(DType type) {
+  switch (detail::act_format(type)) {
+    case detail::ActFormat::kQ8_0:
+    case detail::ActFormat::kQ4_0: return 32;
+    case detail::ActFormat::kQ8K:
+    case detail::ActFormat::kQ8KSplit: return 256;
+    default: return 0;
+  }
+}
+
+// Bound on |scalar - reference|: activations are rounded to d/2 with d = amax_block/127, so the
+// error is at most sum_k |W[r][k]| * d(k)/2; plus float summation over k/32 block terms.
+std::vector<double> act_quant_bounds(const Matrix& m, const std::vector<float>& x, int64_t n) {
+  const int64_t rows = m.view.rows, k = m.view.cols;
+  const int blk = act_block(m.view.type);
+  std::vector<double> bound(static_cast<size_t>(n * rows), 0.0);
+  if (blk == 0) return bound;
+  for (int64_t t = 0; t < n; ++t) {
+    std::vector<double> half_step(static_cast<size_t>(k));
+    for (int64_t b = 0; b < k / blk; ++b) {
+      float amax = 0;
+      for (int i = 0; i < blk; ++i) amax = std::max(amax, std::fabs(x[t * k + b * blk + i]));
+      for (int i = 0; i < blk; ++i) half_step[b * blk + i] = amax / 127.0 / 2.0;
+    }
+    for (int64_t r = 0; r < rows; ++r) {
+      double e = 0;
+      for (int64_t i = 0; i < k; ++i) e += std::fabs(m.dequant[r * k + i]) * half_step[i];
+      bound[t * rows + r] = e;
+    }
+  }
+  return bound;
+}
+
+const DType kTypes[] = {DType::kF32, DType::kF16, DType::kBF16, DType::kQ8_0,
+                        DType::kQ4_0, DType::kQ4_K, DType::kQ5_K, DType::kQ6_K};
+
+std::vector<int64_t> ks_for(DType type) {
+  if (dtype_info(type).block_size == 256) return {256, 768, 4096};
+  if (dtype_info(type).block_size == 32) return {32, 64, 96, 160, 224, 4096};
+  return {1, 17, 32, 100, 4096};  // plain types: any k, masked tails
+}
+
+TEST(Matmul, ScalarPathMatchesReference) {
+  ThreadPool pool(1);
+  MatmulScratch scratch;
+  for (DType type : kTypes) {
+    for (int64_t k : ks_for(type)) {
+      SCOPED_TRACE(std::string(dtype_name(type)) + " k=" + std::to_string(k));
+      const int64_t rows = 5, n = 3;
+      const Matrix m = make_matrix(type, rows, k, 7);
+      const auto x = make_x(n, k, 8);
+      std::vector<float> y(static_cast<size_t>(n * rows)), ref(y.size());
+      matmul(pool, m.view, x.data(), n, y.data(), scratch, KernelPath::kScalar);
+      matmul_reference(m.view, x.data(), n, ref.data());
+      const auto s = abs_sums(m, x, n);
+      const auto q = act_quant_bounds(m, x, n);
+      for (size_t i = 0; i < y.size(); ++i) {
+        const double tol = q[i] * 1.0001 + (static_cast<double>(k) / 32 + 8) * 0x1p-24 * s[i] + 1e-6;
+        ASSERT_NEAR(y[i], ref[i], tol) << "i=" << i;
+      }
+    }
+  }
+}
+
+// SIMD and scalar paths compute the same integer block sums from the same packed activations, so
+// they differ only in the order of float additions: with at most k/8 + 64 terms in any partial
+// sum chain, the difference is bounded by (k/8 + 64) * 2^-24 * sum|w*x|.
+void expect_paths_agree(KernelPath path) {
+  for (int threads = 1; threads <= 4; ++threads) {
+    ThreadPool pool(threads);
+    MatmulScratch scratch, scratch_ref;
+    for (DType type : kTypes) {
+      for (int64_t k : ks_for(type)) {
+        for (int64_t rows : {1, 7, 37}) {
+          for (int64_t n : {1, 2, 5, 9}) {
+            if (k == 4096 && (rows > 7 || n > 5 || threads != 2)) continue;  // keep the suite fast
+            SCOPED_TRACE(std::string(dtype_name(type)) + " k=" + std::to_string(k) + " rows=" +
+                         std::to_string(rows) + " n=" + std::to_string(n) + " threads=" + std::to_string(threads));
+            const Matrix m = make_matrix(type, rows, k, static_cast<uint32_t>(k + rows));
+            const auto x = make_x(n, k, static_cast<uint32_t>(n));
+            std::vector<float> y(static_cast<size_t>(n * rows), NAN), ys(y.size());
+            matmul(pool, m.view, x.data(), n, y.data(), scratch, path);
+            matmul(pool, m.view, x.data(), n, ys.data(), scratch_ref, KernelPath::kScalar);
+            const auto s = abs_sums(m, x, n);
+            for (size_t i = 0; i < y.size(); ++i) {
+              const double tol = (static_cast<double>(k) / 8 + 64) * 0x1p-24 * s[i] + 1e-6;
+              ASSERT_NEAR(y[i], ys[i], tol) << "i=" << i;
+            }
+          }
+        }
+      }
+    }
+  }
+}
+
+TEST(Matmul, Avx2MatchesScalar) {
+  if (!kernel_path_available(KernelPath::kAvx2)) GTEST_SKIP() << "no AVX2 on this CPU";
+  expect_paths_agree(KernelPath::kAvx2);
+}
+
+TEST(Matmul, Avx512MatchesScalar) {
+  if (!kernel_path_available(KernelPath::kAvx512)) GTEST_SKIP() << "no AVX-512 (with VNNI, BF16) on this CPU";
+  expect_paths_agree(KernelPath::kAvx512);
+}
+
+TEST(Matmul, AutoPathMatchesCpu) {
+  const std::string name = best_kernel_path_name();
+  if (cpu_features().has_avx512_set()) {
+    EXPECT_EQ(name, "avx512");
+  } else if (cpu_features().has_avx2_set()) {
+    EXPECT_EQ(name, "avx2");
+  } else {
+    EXPECT_EQ(name, "scalar");
+  }
+  EXPECT_TRUE(kernel_path_available(KernelPath::kScalar));
+}
+
+TEST(Matmul, DequantizeWeightRowMatchesDequantizeRow) {
+  const Matrix m = make_matrix(DType::kQ4_K, 3, 512, 1);
+  std::vector<float> out(512);
+  dequantize_weight_row(m.view, 2, out.data());
+  for (int i = 0; i < 512; ++i) ASSERT_EQ(out[static_cast<size_t>(i)], m.dequant[static_cast<size_t>(2 * 512 + i)]);
+}
+
+// The vector helpers of each available path against the scalar set, for lengths around the SIMD
+// widths. Tolerance: float sums of n terms in a different order, n * 2^-24 * sum|a*b|.
+TEST(VectorHelpers, EveryPathMatchesScalar) {
+  const auto& sc = *detail::kernel_set(KernelPath::kScalar);
+  std::mt19937 rng(3);
+  std::normal_distribution<float> dist;
+  for (KernelPath path : {KernelPath::kAvx2, KernelPath::kAvx512, KernelPath::kAuto}) {
+    const detail::KernelSet* ks = detail::kernel_set(path);
+    if (ks == nullptr) continue;
+    for (int64_t n : {0, 1, 7, 8, 15, 16, 17, 33, 64, 130, 1000}) {
+      SCOPED_TRACE("n=" + std::to_string(n));
+      std::vector<float> a(static_cast<size_t>(n)), b(a.size()), y1(a.size()), y2(a.size());
+      std::vector<uint16_t> h(a.size()), h1(a.size()), h2(a.size());
+      double sabs = 0;
+      for (int64_t i = 0; i < n; ++i) {
+        a[i] = dist(rng);
+        b[i] = dist(rng);
+        h[i] = f32_to_f16(a[i]);
+        y1[i] = y2[i] = dist(rng);
+        sabs += std::fabs(a[i] * b[i]);
+      }
+      const double tol = (static_cast<double>(n) + 8) * 0x1p-24 * sabs + 1e-6;
+      EXPECT_NEAR(ks->dot_f32(a.data(), b.data(), n), sc.dot_f32(a.data(), b.data(), n), tol);
+      EXPECT_NEAR(ks->dot_f16_f32(h.data(), b.data(), n), sc.dot_f16_f32(h.data(), b.data(), n), tol);
+      ks->axpy_f32(0.7f, a.data(), y1.data(), n);
+      sc.axpy_f32(0.7f, a.data(), y2.data(), n);
+      for (int64_t i = 0; i < n; ++i) ASSERT_NEAR(y1[i], y2[i], 1e-6 * (1 + std::fabs(y2[i])));
+      ks->axpy_f16(-1.3f, h.data(), y1.data(), n);
+      sc.axpy_f16(-1.3f, h.data(), y2.data(), n);
+      for (int64_t i = 0; i < n; ++i) ASSERT_NEAR(y1[i], y2[i], 1e-6 * (1 + std::fabs(y2[i])));
+      ks->f32_to_f16_row(b.data(), h1.data(), n);
+      sc.f32_to_f16_row(b.data(), h2.data(), n);
+      EXPECT_EQ(h1, h2);  // both round to nearest even: bit-exact
+      EXPECT_EQ(ks->read_sum != nullptr, true);
+    }
+  }
+}
+
+TEST(VectorHelpers, PublicDispatchComputes) {
+  const std::vector<float> a = {1, 2, 3}, b = {4, 5, 6};
+  EXPECT_FLOAT_EQ(dot_f32(a.data(), b.data(), 3), 32.0f);
+  const std::vector<uint16_t> h = {f32_to_f16(1), f32_to_f16(2), f32_to_f16(3)};
+  EXPECT_FLOAT_EQ(dot_f16_f32(h.data(), b.data(), 3), 32.0f);
+  std::vector<float> y = {1, 1, 1};
+  axpy_f16(2.0f, h.data(), y.data(), 3);
+  EXPECT_EQ(y, (std::vector<float>{3, 5, 7}));
+  axpy_f32(-1.0f, a.data(), y.data(), 3);
+  EXPECT_EQ(y, (std::vector<float>{2, 3, 4}));
+  std::vector<uint16_t> out(3);
+  f32_to_f16_row(a.data(), out.data(), 3);
+  EXPECT_EQ(out, h);
+}
+
+TEST(VectorHelpers, ReadSumAddsQwords) {
+  alignas(64) static uint8_t buf[512];
+  uint64_t expect = 0;
+  for (int i = 0; i < 64; ++i) {
+    const uint64_t v = static_cast<uint64_t>(i) * 1000003u;
+    std::memcpy(buf + 8 * i, &v, 8);
+    expect += v;
+  }
+  for (KernelPath path : {KernelPath::kScalar, KernelPath::kAvx2, KernelPath::kAvx512}) {
+    const detail::KernelSet* ks = detail::kernel_set(path);
+    if (ks != nullptr) {
+      EXPECT_EQ(ks->read_sum(buf, 512), expect);
+    }
+  }
+}
+
+}  // namespace
+}  // namespace muse::core
