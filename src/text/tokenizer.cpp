@@ -42,6 +42,43 @@ void detail::SpecialMatcher::add(std::string_view text, int32_t id) {
   nodes_[node].token = id;
 }
 
+void detail::TokenIndex::build(const std::vector<std::string>& tokens) {
+  size_t cap = 2;
+  while (cap < tokens.size() * 2) cap *= 2;  // load factor <= 1/2
+  slots_.assign(cap, Slot{});
+  mask_ = cap - 1;
+  for (size_t id = 0; id < tokens.size(); ++id) {
+    if (tokens[id].empty()) continue;
+    const uint64_t h = hash_bytes(tokens[id]);
+    for (size_t i = h & mask_;; i = (i + 1) & mask_) {
+      Slot& s = slots_[i];
+      if (s.id < 0 || (s.hash == h && tokens[s.id] == tokens[id])) {
+        s = {h, static_cast<int32_t>(id)};
+        break;
+      }
+    }
+  }
+}
+
+void detail::MergeTable::reserve(size_t n) {
+  size_t cap = 2;
+  while (cap < n * 2) cap *= 2;
+  slots_.assign(cap, Slot{});
+  mask_ = cap - 1;
+}
+
+bool detail::MergeTable::insert(uint64_t key, Merge m) {
+  MUSE_ASSERT(key != kEmpty);
+  for (size_t i = slot_of(key);; i = (i + 1) & mask_) {
+    Slot& s = slots_[i];
+    if (s.key == key) return false;
+    if (s.key == kEmpty) {
+      s = {key, m};
+      return true;
+    }
+  }
+}
+
 int32_t Tokenizer::Impl::byte_fallback(unsigned char byte) const {
   if (byte_token[byte] >= 0) return byte_token[byte];
   if (unk >= 0) return unk;
@@ -165,9 +202,7 @@ std::unique_ptr<Tokenizer> Tokenizer::from_vocab(VocabData v) {
       t->types[i] = static_cast<TokenType>(v.types[i]);
     }
   }
-  for (size_t i = 0; i < n; ++i) {
-    if (!t->tokens[i].empty()) t->token_to_id.insert_or_assign(t->tokens[i], static_cast<int32_t>(i));
-  }
+  t->index.build(t->tokens);
 
   // Special ids: the file's value if it names a token, else the llama.cpp default for the model kind.
   auto resolve = [&](const std::optional<int64_t>& value, const char* key, int32_t def) -> int32_t {
@@ -215,10 +250,7 @@ std::unique_ptr<Tokenizer> Tokenizer::from_vocab(VocabData v) {
 
   // End of turn / generation, found by text when the file does not say (as llama.cpp). A token that ends
   // generation is a control token even if the file says otherwise: it must never come from user text.
-  auto find = [&](std::string_view text) -> int32_t {
-    auto it = t->token_to_id.find(text);
-    return it == t->token_to_id.end() ? -1 : it->second;
-  };
+  auto find = [&](std::string_view text) { return t->find_id(text); };
   std::vector<int32_t> by_text;  // tokens recognised by their text rather than named by a key
   if (t->eot < 0) {
     for (std::string_view text : kEotTexts) {
@@ -267,7 +299,7 @@ std::unique_ptr<Tokenizer> Tokenizer::from_vocab(VocabData v) {
       case TokenType::kControl:
       case TokenType::kUnknown:
       case TokenType::kUserDefined:
-        if (!text.empty()) t->special.add(text, t->token_to_id.find(text)->second);
+        if (!text.empty()) t->special.add(text, t->find_id(text));
         t->pieces[i] = text;
         break;
       case TokenType::kUnused:
@@ -291,6 +323,22 @@ std::unique_ptr<Tokenizer> Tokenizer::from_vocab(VocabData v) {
   t->byte_token.fill(-1);
   switch (t->kind) {
     case TokenizerKind::kSpm:
+      for (size_t i = 0; i < n; ++i) {
+        if (!(t->flags[i] & detail::kFlagMergeable)) continue;
+        const std::string& text = t->tokens[i];
+        const auto* p = reinterpret_cast<const unsigned char*>(text.data());
+        uint32_t prev = ~0u;  // code point of the previous character; invalid bytes as 0x110000 + byte
+        for (size_t k = 0; k < text.size();) {
+          const Utf8Step st = utf8_step(p + k, text.size() - k);
+          const uint32_t cp = st.kind == Utf8Step::kValid ? st.cp : 0x110000 + p[k];
+          if (cp == 0x2581 && prev != ~0u) t->spm_joins_space.push_back(prev);
+          prev = cp;
+          k += st.kind == Utf8Step::kValid ? st.len : 1;
+        }
+      }
+      std::sort(t->spm_joins_space.begin(), t->spm_joins_space.end());
+      t->spm_joins_space.erase(std::unique(t->spm_joins_space.begin(), t->spm_joins_space.end()),
+                               t->spm_joins_space.end());
       for (int b = 0; b < 256; ++b) {
         int32_t id = find(fmt::format("<0x{:02X}>", b));
         if (id < 0) id = find(std::string(1, static_cast<char>(b)));  // llama.cpp's second choice
@@ -333,7 +381,7 @@ std::unique_ptr<Tokenizer> Tokenizer::from_vocab(VocabData v) {
           ++dropped;
           continue;
         }
-        t->merges.try_emplace(detail::merge_key(l, rt), detail::Merge{static_cast<int32_t>(r), result});
+        t->merges.insert(detail::merge_key(l, rt), detail::Merge{static_cast<int32_t>(r), result});
       }
       if (dropped > 0) {
         t->warnings.push_back(fmt::format("{} of {} merges name pieces that are not tokens and were ignored", dropped,
@@ -432,7 +480,8 @@ std::vector<int32_t> Tokenizer::encode(std::string_view text, bool add_special, 
             escaped += c;
           }
         }
-        detail::spm_encode(t, escaped, out);
+        detail::PieceCache cache;  // its keys point into `escaped`: one per fragment
+        detail::spm_encode(t, escaped, out, cache);
         after_special = false;
       }
       break;
@@ -533,9 +582,9 @@ TokenType Tokenizer::token_type(int32_t id) const {
 }
 
 std::optional<int32_t> Tokenizer::find_token(std::string_view text) const {
-  auto it = impl_->token_to_id.find(text);
-  if (it == impl_->token_to_id.end()) return std::nullopt;
-  return it->second;
+  const int32_t id = impl_->find_id(text);
+  if (id < 0) return std::nullopt;
+  return id;
 }
 
 std::string_view Tokenizer::token_text(int32_t id) const {

@@ -28,9 +28,8 @@ void encode_word(const Tokenizer::Impl& t, std::string_view word, std::vector<in
     const auto& tables = byte_level_tables();
     s.encoded.clear();
     for (unsigned char b : word) append_utf8(s.encoded, tables.byte_to_cp[b]);
-    auto it = t.token_to_id.find(std::string_view(s.encoded));
-    if (it != t.token_to_id.end()) {
-      out.push_back(it->second);
+    if (const int32_t id = t.find_id(s.encoded); id >= 0) {
+      out.push_back(id);
       return;
     }
   }
@@ -51,9 +50,9 @@ void encode_word(const Tokenizer::Impl& t, std::string_view word, std::vector<in
     if (left < 0 || right < 0) return;
     const int32_t lid = symbols[left].id, rid = symbols[right].id;
     if (lid < 0 || rid < 0) return;
-    auto it = t.merges.find(merge_key(lid, rid));
-    if (it == t.merges.end()) return;
-    heap.push_back({it->second.rank, left, right, lid, rid, it->second.result});
+    const Merge* m = t.merges.find(merge_key(lid, rid));
+    if (m == nullptr) return;
+    heap.push_back({m->rank, left, right, lid, rid, m->result});
     std::push_heap(heap.begin(), heap.end(), pair_less);
   };
   for (int32_t i = 1; i < n; ++i) try_add(i - 1, i);
@@ -88,7 +87,13 @@ void encode_word(const Tokenizer::Impl& t, std::string_view word, std::vector<in
 void bpe_encode(const Tokenizer::Impl& t, std::string_view text, std::vector<int32_t>& out, BpeScratch& s) {
   s.words.clear();
   t.pretokenizer->split(text, s.words, s.split);
-  for (const Span& w : s.words) encode_word(t, text.substr(w.begin, w.len), out, s);
+  for (const Span& w : s.words) {
+    const std::string_view word = text.substr(w.begin, w.len);
+    if (s.cache.lookup(word, out)) continue;
+    const size_t mark = out.size();
+    encode_word(t, word, out, s);
+    s.cache.store(word, out.data() + mark, out.data() + out.size());
+  }
 }
 
 }  // namespace muse::text::detail

@@ -68,9 +68,8 @@ void piece_word(const Tokenizer::Impl& t, const std::string& word, size_t n_char
       for (auto it = ends.rbegin(); it != ends.rend(); ++it) {
         key.assign(prefix);
         key.append(word, pos, *it - pos);
-        auto hit = t.token_to_id.find(key);
-        if (hit != t.token_to_id.end()) {
-          found = hit->second;
+        if (const int32_t id = t.find_id(key); id >= 0) {
+          found = id;
           found_end = *it;
           break;
         }

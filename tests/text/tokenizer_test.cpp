@@ -247,8 +247,10 @@ TEST(TokenizerSpm, MatchesNaiveReferenceOnRandomVocabs) {
     const VocabData v = spm_vocab(pieces);
     auto t = Tokenizer::from_vocab(v);
     for (int k = 0; k < 30; ++k) {
+      // Up to 40 characters: long enough for chunk cuts before spaces and repeated chunks (the
+      // per-call cache) to matter; the naive loop sees the whole text at once.
       std::string text;
-      const int len = static_cast<int>(rng() % 12);
+      const int len = static_cast<int>(rng() % 40);
       for (int i = 0; i < len; ++i) text += alphabet[rng() % alphabet.size()];
       ASSERT_EQ(t->encode(text, false, false), naive_spm(v, text)) << "round " << round << " text '" << text << "'";
       ASSERT_EQ(t->decode(t->encode(text, false, false)), text);
@@ -303,6 +305,27 @@ TEST(TokenizerBpe, MatchesNaiveReferenceOnRandomMerges) {
       for (int i = 0; i < len; ++i) word += letters[rng() % letters.size()];
       ASSERT_EQ(t->encode(word, false, false), naive_bpe(v, word)) << "round " << round << " word '" << word << "'";
     }
+  }
+}
+
+TEST(TokenizerBpe, MultiWordTextMatchesNaiveReferencePerPiece) {
+  // Words repeat, so most pieces come from the per-call cache; each must still equal a fresh merge.
+  std::mt19937 rng(5);
+  std::vector<std::pair<std::string, std::string>> merges = {{"a", "b"}, {" ", "a"}, {"c", "d"}, {" a", "b"},
+                                                             {"ab", "cd"}, {"b", "c"}, {" ab", "cd"}};
+  const VocabData v = bpe_vocab(merges);
+  auto t = Tokenizer::from_vocab(v);
+  const std::vector<std::string> words = {"ab", "abcd", "bc", "dcba", "a", "cdab", "abcdabcd"};
+  for (int round = 0; round < 50; ++round) {
+    std::string text;
+    std::vector<int32_t> expected;
+    for (int i = 0, n = 1 + static_cast<int>(rng() % 12); i < n; ++i) {
+      const std::string piece = (i ? " " : "") + words[rng() % words.size()];
+      text += piece;
+      const auto ids = naive_bpe(v, piece);  // gpt-2 splits before each space-led word
+      expected.insert(expected.end(), ids.begin(), ids.end());
+    }
+    ASSERT_EQ(t->encode(text, false, false), expected) << text;
   }
 }
 
