@@ -13,5 +13,6 @@ void add_bench_command(CLI::App& app);
 void add_quantize_command(CLI::App& app);
 void add_tokenize_command(CLI::App& app);
 void add_template_command(CLI::App& app);
+void add_tasks_command(CLI::App& app);
 
 }  // namespace muse::cli

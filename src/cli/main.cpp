@@ -19,6 +19,7 @@ int main(int argc, char** argv) {
   muse::cli::add_quantize_command(app);
   muse::cli::add_tokenize_command(app);
   muse::cli::add_template_command(app);
+  muse::cli::add_tasks_command(app);
 
   try {
     app.parse(argc, argv);

@@ -1,0 +1,274 @@
+// train::Tasks: names, difficulty presets, seed ranges and the split partition, and the dispatcher.
+#include "train/tasks.h"
+
+#include <fmt/format.h>
+
+#include "core/error.h"
+#include "train/tasks_gen.h"
+#include "train/tasks_rng.h"
+
+namespace muse::train {
+
+namespace {
+
+std::string family_list() {
+  std::string out;
+  for (Family f : kAllFamilies) {
+    if (!out.empty()) out += ", ";
+    out += family_name(f);
+  }
+  return out;
+}
+
+// Per-mille shares of the key-hash partition: train [0, 900), val [900, 950), test [950, 1000).
+constexpr uint64_t kTrainShare = 900;
+constexpr uint64_t kValShare = 50;
+
+// Redraw budget per problem. The test share is 5%, so a fresh key lands there with p = 0.05 and 2000
+// draws all miss with p = 0.95^2000 < 1e-44; reaching it means a generator has (almost) no keys in
+// that split at this difficulty, which is a bug, not bad luck.
+constexpr int kMaxRedraws = 2000;
+
+}  // namespace
+
+const char* family_name(Family family) {
+  switch (family) {
+    case Family::kAdd: return "add";
+    case Family::kSub: return "sub";
+    case Family::kMul: return "mul";
+    case Family::kChain: return "chain";
+    case Family::kWord: return "word";
+    case Family::kList: return "list";
+  }
+  return "?";
+}
+
+Family parse_family(std::string_view name) {
+  for (Family f : kAllFamilies) {
+    if (name == family_name(f)) return f;
+  }
+  fail(ErrorCode::kInvalidArgument, "unknown task family '{}'; the families are: {} (or 'all')", name,
+       family_list());
+}
+
+std::vector<Family> parse_families(std::string_view spec) {
+  if (spec == "all") return {kAllFamilies.begin(), kAllFamilies.end()};
+  std::vector<Family> out;
+  size_t start = 0;
+  while (start <= spec.size()) {
+    size_t comma = spec.find(',', start);
+    if (comma == std::string_view::npos) comma = spec.size();
+    const Family f = parse_family(spec.substr(start, comma - start));
+    bool seen = false;
+    for (Family g : out) seen = seen || g == f;
+    if (!seen) out.push_back(f);
+    start = comma + 1;
+  }
+  return out;
+}
+
+const char* level_name(Level level) {
+  switch (level) {
+    case Level::kEasy: return "easy";
+    case Level::kStandard: return "standard";
+    case Level::kHard: return "hard";
+    case Level::kCustom: return "custom";
+  }
+  return "?";
+}
+
+Level parse_level(std::string_view name) {
+  for (Level l : {Level::kEasy, Level::kStandard, Level::kHard}) {
+    if (name == level_name(l)) return l;
+  }
+  fail(ErrorCode::kInvalidArgument, "unknown difficulty '{}'; the levels are: easy, standard, hard", name);
+}
+
+Difficulty difficulty_preset(Level level) {
+  Difficulty d;
+  d.level = level;
+  switch (level) {
+    case Level::kEasy:
+      d.min_digits = 2, d.max_digits = 2, d.max_factor_digits = 1;
+      d.min_steps = 2, d.max_steps = 2, d.operand_digits = 1;
+      d.min_list = 3, d.max_list = 4, d.list_digits = 2;
+      break;
+    case Level::kStandard:
+    case Level::kCustom:
+      d.min_digits = 2, d.max_digits = 4, d.max_factor_digits = 2;
+      d.min_steps = 2, d.max_steps = 4, d.operand_digits = 2;
+      d.min_list = 4, d.max_list = 7, d.list_digits = 2;
+      break;
+    case Level::kHard:
+      d.min_digits = 5, d.max_digits = 6, d.max_factor_digits = 3;
+      d.min_steps = 5, d.max_steps = 5, d.operand_digits = 3;
+      d.min_list = 9, d.max_list = 10, d.list_digits = 3;
+      break;
+  }
+  return d;
+}
+
+void validate_difficulty(const Difficulty& d) {
+  auto check = [](std::string_view knob, int lo, int hi, int min_ok, int max_ok) {
+    if (lo < min_ok || hi > max_ok || lo > hi) {
+      fail(ErrorCode::kInvalidArgument, "difficulty: {} is {}..{}; it must lie in {}..{} with min <= max",
+           knob, lo, hi, min_ok, max_ok);
+    }
+  };
+  check("digits", d.min_digits, d.max_digits, 2, 9);
+  check("factor digits", 1, d.max_factor_digits, 1, 9);
+  if (d.max_factor_digits > d.min_digits) {
+    fail(ErrorCode::kInvalidArgument, "difficulty: factor digits {} exceeds min digits {}",
+         d.max_factor_digits, d.min_digits);
+  }
+  check("steps", d.min_steps, d.max_steps, 1, 8);
+  check("operand digits", 1, d.operand_digits, 1, 4);
+  check("list length", d.min_list, d.max_list, 2, 20);
+  check("list digits", 1, d.list_digits, 1, 6);
+}
+
+const char* split_name(Split split) {
+  switch (split) {
+    case Split::kTrain: return "train";
+    case Split::kVal: return "val";
+    case Split::kTest: return "test";
+  }
+  return "?";
+}
+
+Split parse_split(std::string_view name) {
+  for (Split s : {Split::kTrain, Split::kVal, Split::kTest}) {
+    if (name == split_name(s)) return s;
+  }
+  fail(ErrorCode::kInvalidArgument, "unknown split '{}'; the splits are: train, val, test", name);
+}
+
+uint64_t split_seed_base(Split split) { return static_cast<uint64_t>(split) * kSplitSeedSpan; }
+
+Split split_of_seed(uint64_t seed) {
+  if (seed < kSplitSeedSpan) return Split::kTrain;
+  if (seed < 2 * kSplitSeedSpan) return Split::kVal;
+  if (seed < 3 * kSplitSeedSpan) return Split::kTest;
+  fail(ErrorCode::kInvalidArgument, "seed {} is past the test range [{}, {})", seed, 2 * kSplitSeedSpan,
+       3 * kSplitSeedSpan);
+}
+
+Split split_of_key(std::string_view key) {
+  const uint64_t bucket = hash_text(key) % 1000;
+  if (bucket < kTrainShare) return Split::kTrain;
+  if (bucket < kTrainShare + kValShare) return Split::kVal;
+  return Split::kTest;
+}
+
+const char* checker_name(Checker checker) {
+  switch (checker) {
+    case Checker::kNumeric: return "numeric";
+    case Checker::kExact: return "exact";
+    case Checker::kRegex: return "regex";
+  }
+  return "?";
+}
+
+Checker parse_checker(std::string_view name) {
+  for (Checker c : {Checker::kNumeric, Checker::kExact, Checker::kRegex}) {
+    if (name == checker_name(c)) return c;
+  }
+  fail(ErrorCode::kInvalidArgument, "unknown checker '{}'; the checkers are: numeric, exact, regex", name);
+}
+
+std::string answer_line(std::string_view answer) { return fmt::format("The answer is {}.", answer); }
+
+Problem generate(Family family, const Difficulty& difficulty, uint64_t seed) {
+  validate_difficulty(difficulty);
+  const Split split = split_of_seed(seed);
+  // The stream depends on the family and every knob too, so "add" and "mul" at one seed are unrelated.
+  const Difficulty& d = difficulty;
+  TaskRng rng(hash_text(fmt::format("{} {} {}-{} {} {}-{} {} {}-{} {}", seed, family_name(family), d.min_digits,
+                                    d.max_digits, d.max_factor_digits, d.min_steps, d.max_steps,
+                                    d.operand_digits, d.min_list, d.max_list, d.list_digits)));
+  for (int attempt = 0; attempt < kMaxRedraws; ++attempt) {
+    detail::Draft draft;
+    switch (family) {
+      case Family::kAdd: draft = detail::generate_add(rng, difficulty); break;
+      case Family::kSub: draft = detail::generate_sub(rng, difficulty); break;
+      case Family::kMul: draft = detail::generate_mul(rng, difficulty); break;
+      case Family::kChain: draft = detail::generate_chain(rng, difficulty); break;
+      case Family::kWord: draft = detail::generate_word(rng, difficulty); break;
+      case Family::kList: draft = detail::generate_list(rng, difficulty); break;
+    }
+    if (split_of_key(draft.key) != split) continue;
+    Problem p;
+    p.family = family;
+    p.level = difficulty.level;
+    p.seed = seed;
+    p.question = std::move(draft.question);
+    p.answer = std::move(draft.answer);
+    p.trace = std::move(draft.trace);
+    p.short_answer = answer_line(p.answer);
+    p.key = std::move(draft.key);
+    p.checker = Checker::kNumeric;
+    return p;
+  }
+  fail(ErrorCode::kInvalidArgument, "{} at difficulty {}: no problem of split {} found in {} draws (the "
+       "knobs leave too few distinct problems)", family_name(family), level_name(difficulty.level),
+       split_name(split), kMaxRedraws);
+}
+
+namespace detail {
+
+int64_t random_with_digits(TaskRng& rng, int digits, bool allow_zero) {
+  MUSE_ASSERT(digits >= 1 && digits <= 18);
+  int64_t lo = 1;
+  for (int i = 1; i < digits; ++i) lo *= 10;
+  const int64_t hi = lo * 10 - 1;
+  if (digits == 1 && allow_zero) lo = 0;
+  return rng.range(lo, hi);
+}
+
+int64_t random_up_to_digits(TaskRng& rng, int max_digits, int64_t min_value) {
+  MUSE_ASSERT(max_digits >= 1);
+  int64_t v;
+  do {
+    v = random_with_digits(rng, static_cast<int>(rng.range(1, max_digits)), true);
+  } while (v < min_value);
+  return v;
+}
+
+std::vector<int> digits_lsb_first(int64_t v) {
+  MUSE_ASSERT(v >= 0);
+  std::vector<int> out;
+  do {
+    out.push_back(static_cast<int>(v % 10));
+    v /= 10;
+  } while (v > 0);
+  return out;
+}
+
+int digit_count(int64_t v) { return static_cast<int>(digits_lsb_first(v < 0 ? -v : v).size()); }
+
+std::string place_name(int place) {
+  static const char* const kNames[] = {"ones",         "tens",          "hundreds",
+                                       "thousands",    "ten thousands", "hundred thousands",
+                                       "millions",     "ten millions",  "hundred millions",
+                                       "billions",     "ten billions",  "hundred billions"};
+  MUSE_ASSERT(place >= 0 && place < static_cast<int>(std::size(kNames)));
+  return kNames[place];
+}
+
+std::string place_title(int place) {
+  std::string s = place_name(place);
+  s[0] = static_cast<char>(s[0] - 'a' + 'A');
+  return s;
+}
+
+std::string join_numbers(const std::vector<int64_t>& values) {
+  std::string out;
+  for (size_t i = 0; i < values.size(); ++i) {
+    if (i) out += ", ";
+    out += std::to_string(values[i]);
+  }
+  return out;
+}
+
+}  // namespace detail
+}  // namespace muse::train

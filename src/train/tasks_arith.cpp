@@ -1,0 +1,219 @@
+// The add, sub and mul families: multi-digit arithmetic worked the way it is taught on paper.
+//
+//   add  column addition from the ones up, "Write d, carry c" per column
+//   sub  column subtraction with borrows by equal additions: a borrow adds 10 to the top digit of this
+//        column and 1 to the bottom digit of the next one, so no column ever shows a negative number
+//   mul  long multiplication: split the second factor by place value, multiply the first factor by
+//        each part digit by digit (carries), then add the partial products
+// Each trace ends with an inverse-operation check ("Let me double-check: 7433 - 2695 = 4738.").
+#include <fmt/format.h>
+
+#include <algorithm>
+#include <utility>
+
+#include "train/tasks_gen.h"
+
+namespace muse::train::detail {
+
+namespace {
+
+std::string zeros_word(int n) { return n == 1 ? "1 zero" : fmt::format("{} zeros", n); }
+
+int64_t pow10(int n) {
+  int64_t p = 1;
+  while (n-- > 0) p *= 10;
+  return p;
+}
+
+}  // namespace
+
+Draft generate_add(TaskRng& rng, const Difficulty& d) {
+  const int64_t a = random_with_digits(rng, static_cast<int>(rng.range(d.min_digits, d.max_digits)));
+  const int64_t b = random_with_digits(rng, static_cast<int>(rng.range(d.min_digits, d.max_digits)));
+  const int64_t sum = a + b;
+  static const char* const kQuestions[] = {
+      "What is {a} + {b}?", "Add {a} and {b}.", "Find the sum of {a} and {b}.", "Compute {a} + {b}.",
+      "What do you get when you add {a} and {b}?"};
+
+  Draft out;
+  out.question = fmt::format(fmt::runtime(rng.pick(kQuestions)), fmt::arg("a", a), fmt::arg("b", b));
+  out.answer = std::to_string(sum);
+  out.key = fmt::format("add {} {}", std::min(a, b), std::max(a, b));
+
+  std::string& t = out.trace;
+  line(t, fmt::format("We need to add {} and {}.", a, b));
+  line(t, "Let me line up the digits and add each column, starting from the ones.");
+  const std::vector<int> da = digits_lsb_first(a), db = digits_lsb_first(b);
+  const size_t columns = std::max(da.size(), db.size());
+  int carry = 0;
+  for (size_t i = 0; i < columns; ++i) {
+    const int x = i < da.size() ? da[i] : 0;
+    const int y = i < db.size() ? db[i] : 0;
+    const int s = x + y + carry;
+    const std::string work = carry ? fmt::format("{} + {} + {} = {}", x, y, carry, s)
+                                   : fmt::format("{} + {} = {}", x, y, s);
+    line(t, fmt::format("{}: {}. Write {}, carry {}.", place_title(static_cast<int>(i)), work, s % 10, s / 10));
+    carry = s / 10;
+  }
+  if (carry) line(t, fmt::format("{}: only the carry {}. Write {}.", place_title(static_cast<int>(columns)), carry, carry));
+  line(t, fmt::format("So {} + {} = {}.", a, b, sum));
+  line(t, fmt::format("Let me double-check: {} - {} = {}. Correct.", sum, b, a));
+  line(t, fmt::format("So the result is {}.", sum));
+  return out;
+}
+
+Draft generate_sub(TaskRng& rng, const Difficulty& d) {
+  int64_t a = random_with_digits(rng, static_cast<int>(rng.range(d.min_digits, d.max_digits)));
+  int64_t b = random_with_digits(rng, static_cast<int>(rng.range(d.min_digits, d.max_digits)));
+  if (a < b) std::swap(a, b);  // the written method needs top >= bottom; negative answers are not taught here
+  const int64_t diff = a - b;
+  static const char* const kQuestions[] = {"What is {a} - {b}?", "Subtract {b} from {a}.",
+                                           "Find the difference {a} - {b}.", "Compute {a} - {b}.",
+                                           "Take {b} away from {a}."};
+
+  Draft out;
+  out.question = fmt::format(fmt::runtime(rng.pick(kQuestions)), fmt::arg("a", a), fmt::arg("b", b));
+  out.answer = std::to_string(diff);
+  out.key = fmt::format("sub {} {}", a, b);
+
+  std::string& t = out.trace;
+  line(t, fmt::format("We need to subtract {} from {}.", b, a));
+  line(t, "Let me line up the digits and subtract each column, starting from the ones.");
+  const std::vector<int> da = digits_lsb_first(a), db = digits_lsb_first(b);
+  int borrow = 0;
+  for (size_t i = 0; i < da.size(); ++i) {
+    const int top = da[i];
+    const int bottom = i < db.size() ? db[i] : 0;
+    std::string s = fmt::format("{}: {} - {}", place_title(static_cast<int>(i)), top, bottom);
+    // Equal additions: the borrow of the column before adds 1 to this column's bottom digit.
+    int take = bottom;
+    if (borrow) {
+      take = bottom + 1;
+      s += fmt::format(", and 1 more for the borrow: {} + 1 = {}", bottom, take);
+    }
+    s += ". ";
+    int digit;
+    if (top < take) {
+      digit = top + 10 - take;
+      s += fmt::format("{} is less than {}, so borrow 1: {} - {} = {}.", top, take, top + 10, take, digit);
+      borrow = 1;
+    } else {
+      digit = top - take;
+      s += fmt::format("{} - {} = {}.", top, take, digit);
+      borrow = 0;
+    }
+    s += fmt::format(" Write {}.", digit);
+    line(t, s);
+  }
+  if (digit_count(diff) < static_cast<int>(da.size())) line(t, "Drop the zeros in front.");
+  line(t, fmt::format("So {} - {} = {}.", a, b, diff));
+  line(t, fmt::format("Let me double-check: {} + {} = {}. Correct.", diff, b, a));
+  line(t, fmt::format("So the result is {}.", diff));
+  return out;
+}
+
+namespace {
+
+// Multiplies `a` by the single digit `m` digit by digit, writing one line per digit of `a`, and returns
+// the product. "8 * 7 = 56. Write 6, carry 5." / "8 * 4 = 32. 32 + 5 = 37. Write 7, carry 3." / last
+// digit: "Write 27."
+int64_t multiply_by_digit(std::string& t, int64_t a, int m) {
+  const std::vector<int> da = digits_lsb_first(a);
+  int carry = 0;
+  for (size_t i = 0; i < da.size(); ++i) {
+    const int p = m * da[i];
+    std::string s = fmt::format("{} * {} = {}.", m, da[i], p);
+    const int q = p + carry;
+    if (carry) s += fmt::format(" {} + {} = {}.", p, carry, q);
+    if (i + 1 < da.size()) {
+      s += fmt::format(" Write {}, carry {}.", q % 10, q / 10);
+      carry = q / 10;
+    } else {
+      s += fmt::format(" Write {}.", q);
+    }
+    line(t, s);
+  }
+  return a * m;
+}
+
+}  // namespace
+
+Draft generate_mul(TaskRng& rng, const Difficulty& d) {
+  const int na = static_cast<int>(rng.range(d.min_digits, d.max_digits));
+  const int nb = static_cast<int>(rng.range(1, std::min(d.max_factor_digits, na)));
+  int64_t a = random_with_digits(rng, na);
+  int64_t b = random_with_digits(rng, nb);
+  if (b == 1) b = 2 + rng.range(0, 7);  // "times 1" teaches nothing
+  const int64_t product = a * b;
+  // The trace multiplies a by b, b having no more digits than a. Now and then the question names
+  // the shorter factor first, and the trace says why it swaps them; equal lengths just come in
+  // either order.
+  bool swapped = false;
+  if (nb < na) {
+    swapped = rng.chance(1, 4);
+  } else if (rng.chance(1, 2)) {
+    std::swap(a, b);
+  }
+  const int64_t qa = swapped ? b : a, qb = swapped ? a : b;
+  static const char* const kQuestions[] = {"What is {a} * {b}?", "Multiply {a} by {b}.",
+                                           "Find the product of {a} and {b}.", "Compute {a} * {b}.",
+                                           "What is {a} times {b}?"};
+
+  Draft out;
+  out.question = fmt::format(fmt::runtime(rng.pick(kQuestions)), fmt::arg("a", qa), fmt::arg("b", qb));
+  out.answer = std::to_string(product);
+  out.key = fmt::format("mul {} {}", std::min(a, b), std::max(a, b));
+
+  std::string& t = out.trace;
+  line(t, fmt::format("We need to multiply {} by {}.", qa, qb));
+  if (swapped) line(t, fmt::format("{} has fewer digits, so I will multiply {} by {} instead.", b, a, b));
+  const std::vector<int> db = digits_lsb_first(b);
+  if (db.size() == 1) {
+    line(t, fmt::format("Let me multiply each digit of {} by {}, starting from the ones.", a, b));
+    multiply_by_digit(t, a, static_cast<int>(b));
+  } else {
+    // b = sum over nonzero digits of digit * 10^place, listed from the highest place down.
+    std::vector<int> places;
+    for (int i = static_cast<int>(db.size()) - 1; i >= 0; --i) {
+      if (db[i]) places.push_back(i);
+    }
+    std::string split;
+    for (int p : places) split += fmt::format("{}{}", split.empty() ? "" : " + ", db[p] * pow10(p));
+    line(t, fmt::format("Let me split {} by place value: {} = {}.", b, b, split));
+    std::vector<int64_t> parts;
+    // Work from the ones up, as on paper.
+    for (auto it = places.rbegin(); it != places.rend(); ++it) {
+      const int p = *it;
+      const int m = db[p];
+      const int64_t part_factor = m * pow10(p);
+      if (p == 0) {
+        line(t, fmt::format("{} part: {} * {}.", parts.empty() ? "First" : "Next", a, m));
+      } else {
+        line(t, fmt::format("{} part: {} * {}. Start with {} * {}.", parts.empty() ? "First" : "Next", a,
+                            part_factor, a, m));
+      }
+      const int64_t small = multiply_by_digit(t, a, m);
+      if (p == 0) {
+        line(t, fmt::format("So {} * {} = {}.", a, m, small));
+      } else {
+        line(t, fmt::format("So {} * {} = {}. Add {}: {} * {} = {}.", a, m, small, zeros_word(p), a, part_factor,
+                            small * pow10(p)));
+      }
+      parts.push_back(small * pow10(p));
+    }
+    if (parts.size() > 1) {
+      int64_t running = parts[0] + parts[1];
+      line(t, fmt::format("Now add the parts: {} + {} = {}.", parts[0], parts[1], running));
+      for (size_t i = 2; i < parts.size(); ++i) {
+        line(t, fmt::format("Then {} + {} = {}.", running, parts[i], running + parts[i]));
+        running += parts[i];
+      }
+    }
+  }
+  line(t, fmt::format("So {} * {} = {}.", a, b, product));
+  line(t, fmt::format("Let me double-check: {} / {} = {}. Correct.", product, b, a));
+  line(t, fmt::format("So the result is {}.", product));
+  return out;
+}
+
+}  // namespace muse::train::detail

@@ -1,0 +1,185 @@
+// list: answers recomputed with the standard algorithms from the question's own numbers, and every
+// comparison, "left over" list, running count and digit count in the traces checked.
+#include <gtest/gtest.h>
+
+#include <algorithm>
+#include <regex>
+
+#include "train/tasks.h"
+#include "train/tasks_test_util.h"
+
+namespace muse::train {
+namespace {
+
+using testing::check_common;
+using testing::describe;
+using testing::integers_in;
+using testing::lines_of;
+
+bool has(const std::string& s, const char* w) { return s.find(w) != std::string::npos; }
+
+std::string join(const std::vector<int64_t>& v) {
+  std::string s;
+  for (size_t i = 0; i < v.size(); ++i) s += (i ? ", " : "") + std::to_string(v[i]);
+  return s;
+}
+
+// Recomputes the answer from the question's wording and numbers.
+std::string expected_answer(const std::string& q) {
+  std::vector<int64_t> n = integers_in(q);
+  if (has(q, "Sort") || has(q, "order") || has(q, "Arrange")) {
+    std::sort(n.begin(), n.end());
+    if (has(q, "from largest to smallest")) std::reverse(n.begin(), n.end());
+    return join(n);
+  }
+  if (has(q, "How many") || has(q, "Count")) {
+    if (has(q, "even") || has(q, "odd")) {
+      const int want = has(q, "even") ? 0 : 1;
+      return std::to_string(std::count_if(n.begin(), n.end(), [&](int64_t x) { return x % 2 == want; }));
+    }
+    // "... greater than K ..." / "... less than K": K is the number right after "than".
+    const size_t than = q.find(" than ");
+    const int64_t k = integers_in(q.substr(than)).at(0);
+    const std::vector<int64_t> list = integers_in(q.substr(0, than));  // every phrasing lists first
+    const bool greater = has(q, "greater than");
+    return std::to_string(
+        std::count_if(list.begin(), list.end(), [&](int64_t x) { return greater ? x > k : x < k; }));
+  }
+  if (has(q, "larger") || has(q, "smaller")) {
+    EXPECT_EQ(n.size(), 2u) << q;
+    return std::to_string(has(q, "larger") ? std::max(n[0], n[1]) : std::min(n[0], n[1]));
+  }
+  if (has(q, "largest")) return std::to_string(*std::max_element(n.begin(), n.end()));
+  if (has(q, "smallest")) return std::to_string(*std::min_element(n.begin(), n.end()));
+  ADD_FAILURE() << "unknown list question: " << q;
+  return "";
+}
+
+// Every "a is greater than b" / "a is less than b" / "a is equal to b" / "a and b are equal" /
+// "x is (not) greater than k" / "x ends in d, so it is (not) even" / "N has k digits" claim is true.
+int check_claims(const std::string& trace) {
+  int n = 0;
+  static const std::regex rel(R"((\d+) is (not )?(greater than|less than|equal to) (\d+))");
+  static const std::regex eq(R"((\d+) and (\d+) are equal)");
+  static const std::regex parity(R"((\d+) ends in (\d), so it is (not )?(even|odd))");
+  static const std::regex digits(R"((\d+) has (\d+) digits?\b)");
+  for (auto it = std::sregex_iterator(trace.begin(), trace.end(), rel); it != std::sregex_iterator(); ++it, ++n) {
+    const int64_t a = std::stoll((*it)[1]), b = std::stoll((*it)[4]);
+    const std::string r = (*it)[3];
+    bool truth = r == "greater than" ? a > b : r == "less than" ? a < b : a == b;
+    if ((*it)[2].matched) truth = !truth;
+    EXPECT_TRUE(truth) << "false claim: " << it->str();
+  }
+  for (auto it = std::sregex_iterator(trace.begin(), trace.end(), eq); it != std::sregex_iterator(); ++it, ++n) {
+    EXPECT_EQ((*it)[1], (*it)[2]) << it->str();
+  }
+  for (auto it = std::sregex_iterator(trace.begin(), trace.end(), parity); it != std::sregex_iterator(); ++it, ++n) {
+    const int64_t x = std::stoll((*it)[1]);
+    EXPECT_EQ(std::stoll((*it)[2]), x % 10) << it->str();
+    bool truth = (*it)[4] == "even" ? x % 2 == 0 : x % 2 == 1;
+    if ((*it)[3].matched) truth = !truth;
+    EXPECT_TRUE(truth) << "false claim: " << it->str();
+  }
+  for (auto it = std::sregex_iterator(trace.begin(), trace.end(), digits); it != std::sregex_iterator(); ++it, ++n) {
+    EXPECT_EQ(std::to_string(std::stoll((*it)[1])).size(), std::stoul((*it)[2])) << it->str();
+  }
+  return n;
+}
+
+std::vector<Problem> sample() {
+  std::vector<Problem> out;
+  for (Level l : {Level::kEasy, Level::kStandard, Level::kHard}) {
+    for (uint64_t s = 0; s < 200; ++s) out.push_back(generate(Family::kList, difficulty_preset(l), 3000 + s));
+  }
+  return out;
+}
+
+TEST(TasksList, AnswersMatchStandardAlgorithms) {
+  for (const Problem& p : sample()) {
+    SCOPED_TRACE(describe(p));
+    EXPECT_EQ(p.answer, expected_answer(p.question));
+  }
+}
+
+TEST(TasksList, EveryClaimInTheTraceIsTrue) {
+  for (const Problem& p : sample()) {
+    SCOPED_TRACE(describe(p));
+    check_common(p);
+    EXPECT_GE(check_claims(p.trace), 1);
+  }
+}
+
+TEST(TasksList, SortTracesTakeOutTheRightNumber) {
+  const std::regex take(R"(^The (smallest|largest) of ([0-9, ]+) is (\d+)\. Left: ([0-9, ]+)\.$)");
+  int sorts = 0;
+  for (const Problem& p : sample()) {
+    if (p.key.rfind("list sort", 0) != 0) continue;
+    ++sorts;
+    SCOPED_TRACE(describe(p));
+    std::vector<int64_t> remaining;  // what the previous line left
+    bool first = true;
+    for (const std::string& line : lines_of(p.trace)) {
+      std::smatch m;
+      if (!std::regex_match(line, m, take)) continue;
+      std::vector<int64_t> from = integers_in(m[2].str()), left = integers_in(m[4].str());
+      const int64_t x = std::stoll(m[3]);
+      if (first) {
+        EXPECT_EQ(join(from), p.key.substr(p.key.find_first_of("0123456789")));
+        first = false;
+      } else {
+        EXPECT_EQ(from, remaining);
+      }
+      EXPECT_EQ(x, m[1] == "smallest" ? *std::min_element(from.begin(), from.end())
+                                      : *std::max_element(from.begin(), from.end()));
+      // "Left" is the list without one copy of x, in the original order.
+      from.erase(std::find(from.begin(), from.end(), x));
+      EXPECT_EQ(left, from);
+      remaining = left;
+    }
+    EXPECT_EQ(remaining.size(), 1u);
+  }
+  EXPECT_GE(sorts, 60);  // 600 problems, one kind in five
+}
+
+TEST(TasksList, CountTracesKeepARunningCount) {
+  const std::regex step(R"(\. Count (\d+)\.$)");
+  int counts = 0;
+  for (const Problem& p : sample()) {
+    if (p.key.rfind("list count", 0) != 0) continue;
+    ++counts;
+    SCOPED_TRACE(describe(p));
+    int64_t prev = 0;
+    int lines = 0;
+    for (const std::string& line : lines_of(p.trace)) {
+      std::smatch m;
+      if (!std::regex_search(line, m, step)) continue;
+      const int64_t c = std::stoll(m[1]);
+      // A hit adds one, a miss keeps the count: and a hit is exactly a claim without "not".
+      EXPECT_EQ(c - prev, line.find(" not ") == std::string::npos ? 1 : 0) << line;
+      prev = c;
+      ++lines;
+    }
+    EXPECT_EQ(std::to_string(prev), p.answer);
+    EXPECT_EQ(lines + 0u, integers_in(p.key.substr(p.key.find(':'))).size());
+  }
+  EXPECT_GE(counts, 60);
+}
+
+TEST(TasksList, LengthsFollowTheKnob) {
+  for (Level l : {Level::kEasy, Level::kStandard, Level::kHard}) {
+    const Difficulty d = difficulty_preset(l);
+    for (uint64_t s = 0; s < 100; ++s) {
+      const Problem p = generate(Family::kList, d, s);
+      if (p.key.rfind("list compare", 0) == 0) continue;
+      // Keys: "list max 3, 5, 8", "list sort asc 3, 5, 8", "list count greater than 4 : 3, 5, 8".
+      const size_t colon = p.key.find(':');
+      const std::vector<int64_t> v = integers_in(colon != std::string::npos ? p.key.substr(colon) : p.key);
+      EXPECT_GE(static_cast<int>(v.size()), d.min_list) << p.key;
+      EXPECT_LE(static_cast<int>(v.size()), d.max_list) << p.key;
+      for (int64_t x : v) EXPECT_LE(std::to_string(x).size(), static_cast<size_t>(d.list_digits)) << p.key;
+    }
+  }
+}
+
+}  // namespace
+}  // namespace muse::train
