@@ -62,13 +62,11 @@ TEST(GgufHostile, EveryTruncatedPrefixThrows) {
 void parse_or_error(std::vector<uint8_t> bytes, size_t& parsed, size_t& rejected) {
   try {
     auto f = File::from_bytes(std::move(bytes));
-    // Touch what a caller would: every value's rendering and every tensor's bytes.
+    // Touch what a caller would: every value's rendering and the ends of every tensor's bytes (the
+    // buffer is exactly the file's size, so ASan flags a range that escaped it).
     for (const auto& [k, v] : f->metadata()) (void)v.to_display_string();
-    size_t sum = 0;
-    for (const auto& t : f->tensors()) {
-      for (size_t i = 0; i < t.n_bytes; ++i) sum += t.data[i];
-    }
-    (void)sum;
+    volatile size_t sum = 0;
+    for (const auto& t : f->tensors()) sum = sum + t.data[0] + t.data[t.n_bytes - 1];
     ++parsed;
   } catch (const Error&) {
     ++rejected;
@@ -96,7 +94,7 @@ TEST(GgufHostile, FlippedBytesInARealFileParseOrThrow) {
   std::mt19937 rng(7);
   size_t parsed = 0;
   size_t rejected = 0;
-  for (int i = 0; i < 200; ++i) {
+  for (int i = 0; i < 100; ++i) {
     auto bytes = full;
     // The metadata and tensor infos live in the first ~10 KB; flip there most of the time.
     const size_t pos = i % 4 == 0 ? rng() % bytes.size() : rng() % 12000;
