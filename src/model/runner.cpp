@@ -1,0 +1,182 @@
+#include "model/runner.h"
+
+#include <algorithm>
+#include <cmath>
+#include <cstring>
+
+#include "core/error.h"
+
+namespace muse::model {
+namespace {
+
+// y = x / sqrt(mean(x^2) + eps) * w
+void rmsnorm(float* y, const float* x, const float* w, int64_t n, float eps) {
+  float ss = 0.0f;
+  for (int64_t i = 0; i < n; ++i) ss += x[i] * x[i];
+  const float scale = 1.0f / std::sqrt(ss / static_cast<float>(n) + eps);
+  for (int64_t i = 0; i < n; ++i) y[i] = x[i] * scale * w[i];
+}
+
+void add_bias(float* y, const std::vector<float>& b, int64_t n_tokens) {
+  if (b.empty()) return;
+  const int64_t n = static_cast<int64_t>(b.size());
+  for (int64_t t = 0; t < n_tokens; ++t) {
+    for (int64_t i = 0; i < n; ++i) y[t * n + i] += b[i];
+  }
+}
+
+}  // namespace
+
+Runner::Runner(const Model& model, core::ThreadPool& pool, core::KernelPath path)
+    : model_(model), pool_(pool), path_(path) {}
+
+void Runner::reserve(int64_t n, int64_t n_out, int64_t max_pos) {
+  const HParams& hp = model_.hparams();
+  auto grow = [](std::vector<float>& v, size_t size) {
+    if (v.size() < size) v.resize(size);
+  };
+  grow(x_, n * hp.n_embd);
+  grow(xn_, n * hp.n_embd);
+  grow(q_, n * hp.q_dim());
+  grow(k_, n * hp.kv_dim());
+  grow(v_, n * hp.kv_dim());
+  grow(att_, n * hp.q_dim());
+  grow(gate_, n * hp.n_ff);
+  grow(up_, n * hp.n_ff);
+  grow(rope_cs_, n * hp.n_rot);
+  grow(scores_, static_cast<size_t>(pool_.size()) * (max_pos + 1));
+  grow(out_x_, std::max<int64_t>(n_out, 1) * hp.n_embd);
+  grow(logits_, std::max<int64_t>(n_out, 1) * hp.n_vocab);
+}
+
+std::span<const float> Runner::forward(std::span<const BatchToken> batch, KvCache& cache) {
+  const HParams& hp = model_.hparams();
+  const Weights& w = model_.weights();
+  const int64_t n = static_cast<int64_t>(batch.size());
+  const int64_t C = hp.n_embd, Q = hp.q_dim(), K = hp.kv_dim(), D = hp.head_dim, F = hp.n_ff;
+  int64_t n_out = 0, max_pos = 0;
+  for (const BatchToken& b : batch) {
+    MUSE_ASSERT(b.token >= 0 && b.token < hp.n_vocab);
+    MUSE_ASSERT(b.pos >= 0 && b.pos < cache.n_ctx() && b.seq >= 0 && b.seq < cache.n_seq());
+    n_out += b.logits ? 1 : 0;
+    max_pos = std::max<int64_t>(max_pos, b.pos);
+  }
+  if (n == 0) return {};
+  reserve(n, n_out, max_pos);
+
+  for (int64_t t = 0; t < n; ++t) {
+    core::dequantize_weight_row(w.token_embd, batch[t].token, &x_[t * C]);
+    model_.rope().angles(batch[t].pos, &rope_cs_[t * hp.n_rot]);
+  }
+
+  auto mm = [&](const core::WeightView& wv, const float* in, float* out) {
+    core::matmul(pool_, wv, in, n, out, scratch_, path_);
+  };
+
+  for (int64_t il = 0; il < hp.n_layer; ++il) {
+    const LayerWeights& l = w.layers[il];
+    // Attention block: x += Wo · attn(rope(Wq·n(x)), rope(Wk·n(x)), Wv·n(x))
+    for (int64_t t = 0; t < n; ++t) rmsnorm(&xn_[t * C], &x_[t * C], l.attn_norm.data(), C, hp.norm_eps);
+    mm(l.attn_q, xn_.data(), q_.data());
+    mm(l.attn_k, xn_.data(), k_.data());
+    mm(l.attn_v, xn_.data(), v_.data());
+    add_bias(q_.data(), l.attn_q_bias, n);
+    add_bias(k_.data(), l.attn_k_bias, n);
+    add_bias(v_.data(), l.attn_v_bias, n);
+    for (int64_t t = 0; t < n; ++t) {
+      const float* cs = &rope_cs_[t * hp.n_rot];
+      for (int64_t h = 0; h < hp.n_head; ++h) {
+        float* qh = &q_[t * Q + h * D];
+        if (!l.attn_q_norm.empty()) rmsnorm(qh, qh, l.attn_q_norm.data(), D, hp.norm_eps);
+        rope_rotate(qh, cs, hp.n_rot, hp.rope_order);
+      }
+      for (int64_t h = 0; h < hp.n_head_kv; ++h) {
+        float* kh = &k_[t * K + h * D];
+        if (!l.attn_k_norm.empty()) rmsnorm(kh, kh, l.attn_k_norm.data(), D, hp.norm_eps);
+        rope_rotate(kh, cs, hp.n_rot, hp.rope_order);
+      }
+      const BatchToken& b = batch[t];
+      if (cache.type() == KvType::kF16) {
+        core::f32_to_f16_row(&k_[t * K], static_cast<uint16_t*>(cache.k_row(il, b.seq, b.pos)), K);
+        core::f32_to_f16_row(&v_[t * K], static_cast<uint16_t*>(cache.v_row(il, b.seq, b.pos)), K);
+      } else {
+        std::memcpy(cache.k_row(il, b.seq, b.pos), &k_[t * K], K * sizeof(float));
+        std::memcpy(cache.v_row(il, b.seq, b.pos), &v_[t * K], K * sizeof(float));
+      }
+    }
+    attention(batch, cache, il);
+    mm(l.attn_output, att_.data(), xn_.data());
+    for (int64_t i = 0; i < n * C; ++i) x_[i] += xn_[i];
+
+    // Feed-forward block: x += W_down · (silu(W_gate·n(x)) * (W_up·n(x)))
+    for (int64_t t = 0; t < n; ++t) rmsnorm(&xn_[t * C], &x_[t * C], l.ffn_norm.data(), C, hp.norm_eps);
+    mm(l.ffn_gate, xn_.data(), gate_.data());
+    mm(l.ffn_up, xn_.data(), up_.data());
+    for (int64_t i = 0; i < n * F; ++i) {
+      const float g = gate_[i];
+      gate_[i] = g / (1.0f + std::exp(-g)) * up_[i];  // silu(g) = g * sigmoid(g)
+    }
+    mm(l.ffn_down, gate_.data(), xn_.data());
+    for (int64_t i = 0; i < n * C; ++i) x_[i] += xn_[i];
+  }
+
+  int64_t o = 0;
+  for (int64_t t = 0; t < n; ++t) {
+    if (!batch[t].logits) continue;
+    rmsnorm(&out_x_[o * C], &x_[t * C], w.output_norm.data(), C, hp.norm_eps);
+    ++o;
+  }
+  if (n_out == 0) return {};
+  core::matmul(pool_, w.output, out_x_.data(), n_out, logits_.data(), scratch_, path_);
+  return {logits_.data(), static_cast<size_t>(n_out * hp.n_vocab)};
+}
+
+// For each (token, head): softmax(q·k_j / sqrt(D)) over j = 0..pos of the token's sequence, then the
+// weighted sum of v_j. Work items are (token, head) pairs split across the pool.
+void Runner::attention(std::span<const BatchToken> batch, const KvCache& cache, int64_t il) {
+  const HParams& hp = model_.hparams();
+  const int64_t n = static_cast<int64_t>(batch.size());
+  const int64_t D = hp.head_dim, Q = hp.q_dim();
+  const int64_t group = hp.n_head / hp.n_head_kv;
+  const float scale = 1.0f / std::sqrt(static_cast<float>(D));
+  const bool f16 = cache.type() == KvType::kF16;
+  const int64_t stride = static_cast<int64_t>(scores_.size()) / pool_.size();
+
+  pool_.run([&](int ith, int nth) {
+    int64_t begin = 0, end = 0;
+    core::ThreadPool::chunk(n * hp.n_head, ith, nth, 1, &begin, &end);
+    float* scores = &scores_[ith * stride];
+    for (int64_t item = begin; item < end; ++item) {
+      const int64_t t = item / hp.n_head, h = item % hp.n_head;
+      const BatchToken& b = batch[t];
+      const int64_t kv_off = (h / group) * D;
+      const float* qh = &q_[t * Q + h * D];
+      float max_s = -INFINITY;
+      for (int64_t j = 0; j <= b.pos; ++j) {
+        const void* kr = cache.k_row(il, b.seq, j);
+        const float s = f16 ? core::dot_f16_f32(static_cast<const uint16_t*>(kr) + kv_off, qh, D)
+                            : core::dot_f32(static_cast<const float*>(kr) + kv_off, qh, D);
+        scores[j] = s * scale;
+        max_s = std::max(max_s, scores[j]);
+      }
+      float sum = 0.0f;
+      for (int64_t j = 0; j <= b.pos; ++j) {
+        scores[j] = std::exp(scores[j] - max_s);
+        sum += scores[j];
+      }
+      float* out = &att_[t * Q + h * D];
+      std::fill(out, out + D, 0.0f);
+      const float inv = 1.0f / sum;
+      for (int64_t j = 0; j <= b.pos; ++j) {
+        const void* vr = cache.v_row(il, b.seq, j);
+        if (f16) {
+          core::axpy_f16(scores[j] * inv, static_cast<const uint16_t*>(vr) + kv_off, out, D);
+        } else {
+          core::axpy_f32(scores[j] * inv, static_cast<const float*>(vr) + kv_off, out, D);
+        }
+      }
+    }
+  });
+}
+
+}  // namespace muse::model
