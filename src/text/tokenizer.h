@@ -25,6 +25,11 @@
 // line in warnings(). encode() throws kInvalidArgument only if the text holds a byte the vocabulary cannot
 // represent at all (no byte token, no unknown token). Ids out of range throw kInvalidArgument.
 //
+// Lossless: decode(encode(s)) == s for SPM and BPE vocabularies when parse_special is false, with three
+// exceptions the formats themselves impose: a literal U+2581 in SPM text reads as a space; bytes that a
+// vocabulary spells only with an added token (deepseek-coder: C0 C1 F5..FF, never in valid UTF-8) come
+// back as that token's text (reported in warnings()); added tokens that strip whitespace (Phi-3's </s>).
+//
 // Known departures from llama.cpp (each one towards the Hugging Face reference, or towards losslessness):
 //   - invalid UTF-8 input is tokenized byte for byte (lossless) instead of being replaced by U+FFFD;
 //   - decode() does not apply "clean_up_tokenization_spaces" (it would break decode(encode(s)) == s);

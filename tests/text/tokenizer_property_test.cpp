@@ -38,7 +38,7 @@ const std::vector<std::string> kLossless = {"llama-spm", "phi-3", "gpt-2", "deep
 // Code points from the classes that stress tokenizers: ASCII, whitespace of every kind, Latin-1,
 // combining marks, CJK, Hangul, emoji with ZWJ/VS16, and anything valid up to U+10FFFF.
 uint32_t pick_code_point(uint32_t cls, uint32_t r) {
-  static const uint32_t spaces[] = {' ', '\t', '\n', '\r', 0x0B, 0x85, 0xA0, 0x2000, 0x3000, 0x200D, 0xFE0F};
+  static const uint32_t spaces[] = {' ', '\t', '\n', '\r', 0x0B, 0x85, 0xA0, 0x2000, 0x3000, 0x200D, 0xFE0F, 0x2581};
   switch (cls % 9) {
     case 0: case 1: return 0x20 + r % 95;
     case 2: return spaces[r % (sizeof(spaces) / sizeof(spaces[0]))];
@@ -61,11 +61,16 @@ std::string to_utf8(const std::vector<uint32_t>& cps) {
 }
 
 // The properties; each returns "" or a description of the failure.
+// SPM writes spaces as U+2581, so a literal U+2581 in the text comes back as a space (as in SentencePiece).
+bool spm_space_in(const Tokenizer& t, const std::string& text) {
+  return t.kind() == TokenizerKind::kSpm && text.find("\xE2\x96\x81") != std::string::npos;
+}
+
 std::string check_round_trip(const std::string& text) {
   for (const std::string& name : kLossless) {
     const Tokenizer& t = vocab(name);
     const auto ids = t.encode(text, false, false);
-    if (t.decode(ids) != text) return name + ": decode(encode(s)) != s";
+    if (t.decode(ids) != text && !spm_space_in(t, text)) return name + ": decode(encode(s)) != s";
     for (int32_t id : ids) {
       if (t.is_control(id)) return name + ": control token " + std::to_string(id) + " from plain text";
     }
@@ -77,7 +82,7 @@ std::string check_round_trip(const std::string& text) {
       joined += part;
     }
     joined += stream.flush();
-    if (joined != text) return name + ": stream != text";
+    if (joined != t.decode(ids)) return name + ": stream != decode";
   }
   return "";
 }
@@ -97,7 +102,7 @@ bool bytes_representable(const Tokenizer& t, const std::string& bytes) {
 std::string check_bytes_round_trip(const std::string& bytes) {
   for (const std::string& name : kLossless) {
     const Tokenizer& t = vocab(name);
-    if (!bytes_representable(t, bytes)) continue;
+    if (!bytes_representable(t, bytes) || spm_space_in(t, bytes)) continue;
     if (t.decode(t.encode(bytes, false, false)) != bytes) return name + ": bytes not preserved";
   }
   return "";

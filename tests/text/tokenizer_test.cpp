@@ -198,6 +198,13 @@ TEST(TokenizerSpm, AddSpacePrefixFalseAddsNoDummySpace) {
   EXPECT_EQ(t->decode(t->encode(" a", false, false)), " a");
 }
 
+TEST(TokenizerSpm, LiteralU2581ReadsAsASpace) {
+  // SPM spells ' ' as U+2581, so U+2581 typed in the text is the same piece (SentencePiece does the same).
+  auto t = Tokenizer::from_vocab(spm_vocab({{kSp, -5}, {"a", -1}, {kSp + "a", -1}}));
+  EXPECT_EQ(t->encode("a" + kSp + "a", false, false), t->encode("a a", false, false));
+  EXPECT_EQ(t->decode(t->encode("a" + kSp + "a", false, false)), "a a");
+}
+
 TEST(TokenizerSpm, UnknownCharactersFallBackToBytes) {
   auto t = Tokenizer::from_vocab(spm_vocab({{kSp, -1}, {"a", -1}}));
   // "é" = C3 A9 has no piece: two byte tokens, which decode back to the character.
