@@ -18,13 +18,20 @@ namespace {
 // ---------------------------------------------------------------------------------------------
 // Activation packing (layouts in matmul_internal.h).
 
-// Quantizes n values to int8 with one scale: q = nearbyint(x/d), d = amax/127. Returns d.
+// Round to nearest even for |v| < 2^22 without a libm call: adding 1.5*2^23 leaves no fraction
+// bits, so the FPU's own rounding (nearest even) does the work; the SIMD packers' cvtps2dq agrees.
+inline int rne(float v) {
+  constexpr float kMagic = 12582912.0f;
+  return static_cast<int>((v + kMagic) - kMagic);  // not folded: IEEE math, no -ffast-math
+}
+
+// Quantizes n values to int8 with one scale: q = rne(x * (1/d)), d = amax/127. Returns d.
 float quantize_block_i8(const float* x, int n, int8_t* q) {
   float amax = 0.0f;
   for (int i = 0; i < n; ++i) amax = std::max(amax, std::fabs(x[i]));
   const float d = amax / 127.0f;
   const float id = d != 0.0f ? 1.0f / d : 0.0f;
-  for (int i = 0; i < n; ++i) q[i] = static_cast<int8_t>(std::nearbyint(x[i] * id));
+  for (int i = 0; i < n; ++i) q[i] = static_cast<int8_t>(rne(x[i] * id));
   return d;
 }
 
@@ -285,6 +292,7 @@ KernelSet make_scalar() {
   ks.axpy_f32 = axpy_f32_scalar;
   ks.f32_to_f16_row = f32_to_f16_row_scalar;
   ks.read_sum = read_sum_scalar;
+  ks.pack_token = pack_token_scalar;
   return ks;
 }
 
@@ -313,18 +321,13 @@ size_t act_stride(ActFormat fmt, int64_t k) {
   return 0;
 }
 
-void pack_activations(ActFormat fmt, const float* x, int64_t k, int64_t n_tokens, uint8_t* dst) {
-  const size_t stride = act_stride(fmt, k);
-  for (int64_t t = 0; t < n_tokens; ++t) {
-    const float* xt = x + t * k;
-    uint8_t* d = dst + t * stride;
-    switch (fmt) {
-      case ActFormat::kF32: std::memcpy(d, xt, stride); break;
-      case ActFormat::kQ8_0: pack_q8_0(xt, k, d); break;
-      case ActFormat::kQ4_0: pack_q4_0(xt, k, d); break;
-      case ActFormat::kQ8K: pack_q8k(xt, k, d, false); break;
-      case ActFormat::kQ8KSplit: pack_q8k(xt, k, d, true); break;
-    }
+void pack_token_scalar(ActFormat fmt, const float* x, int64_t k, uint8_t* dst) {
+  switch (fmt) {
+    case ActFormat::kF32: MUSE_ASSERT(false && "pack_token: f32 activations are not packed"); break;
+    case ActFormat::kQ8_0: pack_q8_0(x, k, dst); break;
+    case ActFormat::kQ4_0: pack_q4_0(x, k, dst); break;
+    case ActFormat::kQ8K: pack_q8k(x, k, dst, false); break;
+    case ActFormat::kQ8KSplit: pack_q8k(x, k, dst, true); break;
   }
 }
 
@@ -450,13 +453,16 @@ void matmul(ThreadPool& pool, const WeightView& w, const float* x, int64_t n_tok
     auto base = reinterpret_cast<uintptr_t>(scratch.bytes.data());
     auto* packed = reinterpret_cast<uint8_t*>((base + 63) & ~uintptr_t{63});
     args.act = packed;
+    auto pack = [&, pack_token = ks.pack_token](int64_t t0, int64_t t1) {
+      for (int64_t t = t0; t < t1; ++t) pack_token(fmt, x + t * w.cols, w.cols, packed + t * args.act_stride);
+    };
     if (n_tokens < 4 || pool.size() == 1) {
-      detail::pack_activations(fmt, x, w.cols, n_tokens, packed);
+      pack(0, n_tokens);
     } else {
       pool.run([&](int ith, int nth) {
         int64_t t0, t1;
         ThreadPool::chunk(n_tokens, ith, nth, 1, &t0, &t1);
-        detail::pack_activations(fmt, x + t0 * w.cols, w.cols, t1 - t0, packed + t0 * args.act_stride);
+        pack(t0, t1);
       });
     }
   }

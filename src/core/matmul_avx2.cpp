@@ -157,8 +157,17 @@ struct K4Kernel {
       for (int i = 0; i < R; ++i) {
         const uint8_t* blk = a.w + (r + i) * a.w_stride + b * bytes;
         const float d = f16(blk), dmin = f16(blk + 2);
-        uint8_t sc[8], mn[8];
-        for (int s = 0; s < 8; ++s) scale_min_k4(s, blk + 4, &sc[s], &mn[s]);
+        // Unpack the 6-bit scales/mins of all 8 sub-blocks at once (scale_min_k4, 4 bytes per op):
+        // sc[0..3] = s0 & 63, m[0..3] = s1 & 63, sc[4..7] = (s2 & 15) | (s0 >> 6) << 4,
+        // m[4..7] = (s2 >> 4) | (s1 >> 6) << 4, bytewise over the u32 words s0, s1, s2.
+        uint32_t w3[3];
+        std::memcpy(w3, blk + 4, 12);
+        const uint32_t sc_lo = w3[0] & 0x3F3F3F3F, m_lo = w3[1] & 0x3F3F3F3F;
+        const uint32_t sc_hi = (w3[2] & 0x0F0F0F0F) | (((w3[0] >> 6) & 0x03030303) << 4);
+        const uint32_t m_hi = ((w3[2] >> 4) & 0x0F0F0F0F) | (((w3[1] >> 6) & 0x03030303) << 4);
+        const __m256i scm16 = _mm256_cvtepu8_epi16(_mm_setr_epi32(static_cast<int>(sc_lo), static_cast<int>(sc_hi),
+                                                                  static_cast<int>(m_lo), static_cast<int>(m_hi)));
+        const __m256i sc_b = _mm256_permute2x128_si256(scm16, scm16, 0x00);  // sc0..7 as i16, both halves
         const uint8_t* qs = blk + (kFive ? 48 : 16);
         const __m256i qh = kFive ? load256(blk + 16) : _mm256_setzero_si256();
         __m256i sumi[T];
@@ -174,8 +183,8 @@ struct K4Kernel {
             lo = _mm256_or_si256(lo, _mm256_and_si256(_mm256_cmpeq_epi8(_mm256_and_si256(qh, b0), b0), sixteen));
             hi = _mm256_or_si256(hi, _mm256_and_si256(_mm256_cmpeq_epi8(_mm256_and_si256(qh, b1), b1), sixteen));
           }
-          const __m256i s_lo = _mm256_set1_epi16(sc[2 * c]);
-          const __m256i s_hi = _mm256_set1_epi16(sc[2 * c + 1]);
+          const __m256i s_lo = _mm256_shuffle_epi8(sc_b, _mm256_set1_epi16(static_cast<int16_t>(0x0100 + 0x0404 * c)));
+          const __m256i s_hi = _mm256_shuffle_epi8(sc_b, _mm256_set1_epi16(static_cast<int16_t>(0x0302 + 0x0404 * c)));
           for (int j = 0; j < T; ++j) {
             const uint8_t* ap = a.act + (t + j) * a.act_stride + b * kQ8KBlockBytes;
             const __m256i alo = load256(ap + 32 * split_pos(2 * c));
@@ -185,7 +194,7 @@ struct K4Kernel {
             sumi[j] = _mm256_add_epi32(sumi[j], _mm256_add_epi32(p_lo, p_hi));
           }
         }
-        const __m128i m16 = _mm_cvtepu8_epi16(_mm_loadl_epi64(reinterpret_cast<const __m128i*>(mn)));
+        const __m128i m16 = _mm256_extracti128_si256(scm16, 1);
         for (int j = 0; j < T; ++j) {
           const uint8_t* ap = a.act + (t + j) * a.act_stride + b * kQ8KBlockBytes;
           const float da = load_f32(ap + kQ8KScaleOffset);
@@ -383,9 +392,97 @@ uint64_t read_sum_avx2(const uint8_t* p, size_t n) {
   return v[0] + v[1] + v[2] + v[3];
 }
 
+// ---------------------------------------------------------------------------------------------
+// Activation packing: the same bytes as pack_token_scalar (same amax, d, 1/d, x*(1/d) and
+// round-to-nearest-even conversion), 32 elements at a time.
+
+float scale_of(const float* x, int n, float* id) {
+  const __m256 sign = _mm256_set1_ps(-0.0f);
+  __m256 m = _mm256_setzero_ps();
+  for (int i = 0; i < n; i += 8) m = _mm256_max_ps(m, _mm256_andnot_ps(sign, _mm256_loadu_ps(x + i)));
+  __m128 h = _mm_max_ps(_mm256_castps256_ps128(m), _mm256_extractf128_ps(m, 1));
+  h = _mm_max_ps(h, _mm_movehl_ps(h, h));
+  h = _mm_max_ss(h, _mm_movehdup_ps(h));
+  const float d = _mm_cvtss_f32(h) / 127.0f;
+  *id = d != 0.0f ? 1.0f / d : 0.0f;
+  return d;
+}
+
+// 32 floats -> 32 int8 in order.
+__m256i quant32(const float* x, float id) {
+  const __m256 iv = _mm256_set1_ps(id);
+  const __m256i q0 = _mm256_cvtps_epi32(_mm256_mul_ps(_mm256_loadu_ps(x), iv));
+  const __m256i q1 = _mm256_cvtps_epi32(_mm256_mul_ps(_mm256_loadu_ps(x + 8), iv));
+  const __m256i q2 = _mm256_cvtps_epi32(_mm256_mul_ps(_mm256_loadu_ps(x + 16), iv));
+  const __m256i q3 = _mm256_cvtps_epi32(_mm256_mul_ps(_mm256_loadu_ps(x + 24), iv));
+  const __m256i b = _mm256_packs_epi16(_mm256_packs_epi32(q0, q1), _mm256_packs_epi32(q2, q3));
+  return _mm256_permutevar8x32_epi32(b, _mm256_setr_epi32(0, 4, 1, 5, 2, 6, 3, 7));
+}
+
+// Sums of each 4 consecutive int8 (8 i32 lanes).
+__m256i sum4(__m256i q) {
+  return _mm256_madd_epi16(_mm256_maddubs_epi16(_mm256_set1_epi8(1), q), _mm256_set1_epi16(1));
+}
+
+void pack_token_avx2(ActFormat fmt, const float* x, int64_t k, uint8_t* dst) {
+  const int64_t nb = k / 32;
+  if (fmt == ActFormat::kQ8_0) {
+    if (nb % 2) std::memset(dst + (nb / 2) * kQ8_0GroupBytes, 0, kQ8_0GroupBytes);
+    for (int64_t b = 0; b < nb; ++b) {
+      uint8_t* g = dst + (b / 2) * kQ8_0GroupBytes;
+      const int j = static_cast<int>(b % 2);
+      float id;
+      const float d = scale_of(x + 32 * b, 32, &id);
+      const __m256i q = quant32(x + 32 * b, id);
+      _mm256_store_si256(reinterpret_cast<__m256i*>(g + 32 * j), q);
+      _mm256_store_si256(reinterpret_cast<__m256i*>(g + 64 + 32 * j),
+                         _mm256_slli_epi32(_mm256_sub_epi32(_mm256_setzero_si256(), sum4(q)), 7));
+      _mm256_store_ps(reinterpret_cast<float*>(g + 128 + 32 * j), _mm256_set1_ps(d));
+    }
+  } else if (fmt == ActFormat::kQ4_0) {
+    if (nb % 4) std::memset(dst + (nb / 4) * kQ4_0GroupBytes, 0, kQ4_0GroupBytes);
+    for (int64_t b = 0; b < nb; ++b) {
+      uint8_t* g = dst + (b / 4) * kQ4_0GroupBytes;
+      const int j = static_cast<int>(b % 4);
+      float id;
+      const float d = scale_of(x + 32 * b, 32, &id);
+      const __m256i q = quant32(x + 32 * b, id);
+      _mm_store_si128(reinterpret_cast<__m128i*>(g + 16 * j), _mm256_castsi256_si128(q));
+      _mm_store_si128(reinterpret_cast<__m128i*>(g + 64 + 16 * j), _mm256_extracti128_si256(q, 1));
+      const __m256i s = sum4(q);
+      const __m128i s2 = _mm_add_epi32(_mm256_castsi256_si128(s), _mm256_extracti128_si256(s, 1));
+      _mm_store_si128(reinterpret_cast<__m128i*>(g + 128 + 16 * j), _mm_slli_epi32(_mm_sub_epi32(_mm_setzero_si128(), s2), 3));
+      _mm_store_ps(reinterpret_cast<float*>(g + 192 + 16 * j), _mm_set1_ps(d));
+    }
+  } else {
+    const bool split = fmt == ActFormat::kQ8KSplit;
+    for (int64_t b = 0; b < k / 256; ++b) {
+      const float* xb = x + 256 * b;
+      uint8_t* g = dst + b * kQ8KBlockBytes;
+      float id;
+      const float d = scale_of(xb, 256, &id);
+      alignas(32) int32_t lanes[8];
+      int16_t b16[16], b32[8];
+      for (int s = 0; s < 8; ++s) {
+        const __m256i q = quant32(xb + 32 * s, id);
+        _mm256_store_si256(reinterpret_cast<__m256i*>(g + 32 * (split ? split_pos(s) : s)), q);
+        _mm256_store_si256(reinterpret_cast<__m256i*>(lanes), sum4(q));
+        b16[2 * s] = static_cast<int16_t>(lanes[0] + lanes[1] + lanes[2] + lanes[3]);
+        b16[2 * s + 1] = static_cast<int16_t>(lanes[4] + lanes[5] + lanes[6] + lanes[7]);
+        b32[s] = static_cast<int16_t>(b16[2 * s] + b16[2 * s + 1]);
+      }
+      std::memset(g + kQ8KBsum16Offset, 0, kQ8KBlockBytes - kQ8KBsum16Offset);
+      std::memcpy(g + kQ8KBsum16Offset, b16, sizeof(b16));
+      std::memcpy(g + kQ8KBsum32Offset, b32, sizeof(b32));
+      std::memcpy(g + kQ8KScaleOffset, &d, 4);
+    }
+  }
+}
+
 }  // namespace
 
 void fill_avx2_kernels(KernelSet* ks) {
+  ks->pack_token = pack_token_avx2;
   ks->q4_0 = tiles<Q4_0Kernel>;
   ks->q8_0 = tiles<Q8_0Kernel>;
   ks->q4_k = tiles<K4Kernel<false>>;

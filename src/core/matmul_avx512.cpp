@@ -301,9 +301,86 @@ uint64_t read_sum_avx512(const uint8_t* p, size_t n) {
   return static_cast<uint64_t>(_mm512_reduce_add_epi64(_mm512_add_epi64(_mm512_add_epi64(s0, s1), _mm512_add_epi64(s2, s3))));
 }
 
+// ---------------------------------------------------------------------------------------------
+// Activation packing: the same bytes as pack_token_scalar (same amax, d, 1/d, x*(1/d) and
+// round-to-nearest-even conversion), 16 lanes at a time.
+
+// amax of n floats (n a multiple of 16) -> d = amax/127 and its inverse.
+float scale_of(const float* x, int n, float* id) {
+  __m512 m = _mm512_setzero_ps();
+  for (int i = 0; i < n; i += 16) m = _mm512_max_ps(m, _mm512_abs_ps(_mm512_loadu_ps(x + i)));
+  const float d = _mm512_reduce_max_ps(m) / 127.0f;
+  *id = d != 0.0f ? 1.0f / d : 0.0f;
+  return d;
+}
+
+__m128i quant16(const float* x, float id) {
+  return _mm512_cvtepi32_epi8(_mm512_cvtps_epi32(_mm512_mul_ps(_mm512_loadu_ps(x), _mm512_set1_ps(id))));
+}
+
+// Sums of each 4 consecutive int8 (4 i32 lanes).
+__m128i sum4(__m128i q) { return _mm_dpbusd_epi32(_mm_setzero_si128(), _mm_set1_epi8(1), q); }
+
+void pack_token_avx512(ActFormat fmt, const float* x, int64_t k, uint8_t* dst) {
+  const int64_t nb = k / 32;
+  if (fmt == ActFormat::kQ8_0) {
+    if (nb % 2) std::memset(dst + (nb / 2) * kQ8_0GroupBytes, 0, kQ8_0GroupBytes);
+    for (int64_t b = 0; b < nb; ++b) {
+      uint8_t* g = dst + (b / 2) * kQ8_0GroupBytes;
+      const int j = static_cast<int>(b % 2);
+      float id;
+      const float d = scale_of(x + 32 * b, 32, &id);
+      const __m128i q0 = quant16(x + 32 * b, id), q1 = quant16(x + 32 * b + 16, id);
+      _mm_store_si128(reinterpret_cast<__m128i*>(g + 32 * j), q0);
+      _mm_store_si128(reinterpret_cast<__m128i*>(g + 32 * j + 16), q1);
+      const __m256i bias = _mm256_slli_epi32(_mm256_sub_epi32(_mm256_setzero_si256(), _mm256_set_m128i(sum4(q1), sum4(q0))), 7);
+      _mm256_store_si256(reinterpret_cast<__m256i*>(g + 64 + 32 * j), bias);
+      _mm256_store_ps(reinterpret_cast<float*>(g + 128 + 32 * j), _mm256_set1_ps(d));
+    }
+  } else if (fmt == ActFormat::kQ4_0) {
+    if (nb % 4) std::memset(dst + (nb / 4) * kQ4_0GroupBytes, 0, kQ4_0GroupBytes);
+    for (int64_t b = 0; b < nb; ++b) {
+      uint8_t* g = dst + (b / 4) * kQ4_0GroupBytes;
+      const int j = static_cast<int>(b % 4);
+      float id;
+      const float d = scale_of(x + 32 * b, 32, &id);
+      const __m128i lo = quant16(x + 32 * b, id), hi = quant16(x + 32 * b + 16, id);
+      _mm_store_si128(reinterpret_cast<__m128i*>(g + 16 * j), lo);
+      _mm_store_si128(reinterpret_cast<__m128i*>(g + 64 + 16 * j), hi);
+      const __m128i s = _mm_add_epi32(sum4(lo), sum4(hi));
+      _mm_store_si128(reinterpret_cast<__m128i*>(g + 128 + 16 * j), _mm_slli_epi32(_mm_sub_epi32(_mm_setzero_si128(), s), 3));
+      _mm_store_ps(reinterpret_cast<float*>(g + 192 + 16 * j), _mm_set1_ps(d));
+    }
+  } else {
+    const bool split = fmt == ActFormat::kQ8KSplit;
+    for (int64_t b = 0; b < k / 256; ++b) {
+      const float* xb = x + 256 * b;
+      uint8_t* g = dst + b * kQ8KBlockBytes;
+      float id;
+      const float d = scale_of(xb, 256, &id);
+      alignas(16) int16_t b16[16];
+      alignas(16) int16_t b32[8];
+      for (int c = 0; c < 16; ++c) {
+        const int s = c / 2;
+        const __m128i q = quant16(xb + 16 * c, id);
+        _mm_store_si128(reinterpret_cast<__m128i*>(g + 32 * (split ? split_pos(s) : s) + 16 * (c % 2)), q);
+        const __m128i s4 = sum4(q);
+        b16[c] = static_cast<int16_t>(_mm_extract_epi32(s4, 0) + _mm_extract_epi32(s4, 1) + _mm_extract_epi32(s4, 2) +
+                                      _mm_extract_epi32(s4, 3));
+      }
+      for (int s = 0; s < 8; ++s) b32[s] = static_cast<int16_t>(b16[2 * s] + b16[2 * s + 1]);
+      std::memset(g + kQ8KBsum16Offset, 0, kQ8KBlockBytes - kQ8KBsum16Offset);
+      std::memcpy(g + kQ8KBsum16Offset, b16, sizeof(b16));
+      std::memcpy(g + kQ8KBsum32Offset, b32, sizeof(b32));
+      std::memcpy(g + kQ8KScaleOffset, &d, 4);
+    }
+  }
+}
+
 }  // namespace
 
 void fill_avx512_kernels(KernelSet* ks) {
+  ks->pack_token = pack_token_avx512;
   ks->q4_0 = tiles<Q4_0Kernel>;
   ks->q8_0 = tiles<Q8_0Kernel>;
   ks->f32 = tiles<PlainKernel<LoadF32>>;

@@ -19,7 +19,9 @@
 //       bsum16[i] = sum of elements 16i..16i+15 (natural order), bsum32[s] = sum of sub-block s.
 //       kQ8K stores q in natural order (Q6_K); kQ8KSplit stores the 32-element sub-blocks in the order
 //       0,2,1,3,4,6,5,7 so that a 64-byte load of Q4_K/Q5_K nibbles lines up with 64 activations.
-// Every block's values are q = nearbyint(x / d) with d = amax / 127 (f32), so |x - d*q| <= d/2.
+// Every block's values are q = rne(x * (1/d)) with d = amax / 127 (f32), so |x - d*q| <= d/2; every
+// path's packer computes exactly these bytes (round-to-nearest-even everywhere), so the paths see
+// the very same integers.
 #pragma once
 
 #include <cstddef>
@@ -42,8 +44,8 @@ inline constexpr size_t kQ8KScaleOffset = 304;
 ActFormat act_format(DType weight_type);
 // Bytes of one packed token (a multiple of 64). REQUIRES: k is a multiple of the weight's block size.
 size_t act_stride(ActFormat fmt, int64_t k);
-// Packs n_tokens rows of x (each k floats) into dst (n_tokens * act_stride bytes, 64-byte aligned).
-void pack_activations(ActFormat fmt, const float* x, int64_t k, int64_t n_tokens, uint8_t* dst);
+// Packs one token (k floats) into dst (act_stride bytes, 64-byte aligned); fmt != kF32. Scalar.
+void pack_token_scalar(ActFormat fmt, const float* x, int64_t k, uint8_t* dst);
 // Position (0..7) of 32-element sub-block s inside a kQ8KSplit super-block.
 inline constexpr int split_pos(int s) { return (s & 4) | ((s & 1) << 1) | ((s >> 1) & 1); }
 
@@ -68,6 +70,7 @@ struct KernelSet {
   void (*axpy_f16)(float, const uint16_t*, float*, int64_t) = nullptr;
   void (*axpy_f32)(float, const float*, float*, int64_t) = nullptr;
   void (*f32_to_f16_row)(const float*, uint16_t*, int64_t) = nullptr;
+  void (*pack_token)(ActFormat fmt, const float* x, int64_t k, uint8_t* dst) = nullptr;
   // Pure-read sum over n bytes (a multiple of 256, 64-byte aligned), for the bandwidth roofline.
   uint64_t (*read_sum)(const uint8_t*, size_t) = nullptr;
 };

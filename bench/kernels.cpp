@@ -1,0 +1,195 @@
+// bench_kernels: decode (gemv) and prompt (gemm) speed of core::matmul on a TinyLlama-shaped weight
+// set, as a ratio to the machine's measured DRAM read bandwidth (the decode roofline) and to the
+// scalar path.
+//
+//   bench_kernels [--layers N] [--types q8_0,q4_0,...] [--passes P]
+//
+// The weight set is N (default 22) distinct copies of one layer (q, k, v, o: 2048x2048, 256x2048 x2,
+// 2048x2048; gate, up: 5632x2048; down: 2048x5632) plus the 32000x2048 output matrix: ~0.6 GB in
+// Q4_0, far beyond L3, so a decode pass streams every byte from DRAM as real decoding does. The
+// bandwidth is measured right before each decode measurement with the same thread count, so each
+// percentage compares two numbers taken seconds apart on the same (shared, noisy) machine.
+#include <algorithm>
+#include <chrono>
+#include <cstdio>
+#include <cstring>
+#include <random>
+#include <string>
+#include <vector>
+
+#include "core/aligned_buffer.h"
+#include "core/bandwidth.h"
+#include "core/cpu.h"
+#include "core/error.h"
+#include "core/matmul.h"
+#include "core/quant.h"
+
+namespace {
+
+using muse::core::AlignedBuffer;
+using muse::core::DType;
+using muse::core::KernelPath;
+using muse::core::MatmulScratch;
+using muse::core::ThreadPool;
+using muse::core::WeightView;
+
+struct Shape {
+  const char* name;
+  int64_t rows, k;
+};
+constexpr Shape kLayer[] = {{"q", 2048, 2048},    {"k", 256, 2048},     {"v", 256, 2048},   {"o", 2048, 2048},
+                            {"gate", 5632, 2048}, {"up", 5632, 2048}, {"down", 2048, 5632}};
+constexpr Shape kOutput = {"output", 32000, 2048};
+
+double now_s() {
+  return std::chrono::duration<double>(std::chrono::steady_clock::now().time_since_epoch()).count();
+}
+
+// All matrices of the set in one buffer. Rows are copies of 64 distinct quantized random rows per
+// width (quantizing a billion weights with the K-quant search would take minutes; the kernels'
+// speed does not depend on the values).
+struct WeightSet {
+  AlignedBuffer buf;
+  std::vector<WeightView> mats;  // layer by layer, output last
+  size_t bytes = 0;
+  size_t layer_bytes = 0;
+};
+
+WeightSet build_set(DType type, int layers) {
+  std::vector<Shape> shapes;
+  for (int l = 0; l < layers; ++l) shapes.insert(shapes.end(), std::begin(kLayer), std::end(kLayer));
+  shapes.push_back(kOutput);
+  WeightSet set;
+  std::vector<size_t> offsets;
+  for (const auto& s : shapes) {
+    offsets.push_back(set.bytes);
+    set.bytes += (muse::core::row_bytes(type, s.k) * static_cast<size_t>(s.rows) + 63) / 64 * 64;
+  }
+  for (const auto& s : kLayer) set.layer_bytes += muse::core::row_bytes(type, s.k) * static_cast<size_t>(s.rows);
+  set.buf = AlignedBuffer(set.bytes);
+  std::mt19937 rng(42);
+  std::normal_distribution<float> dist(0.0f, 0.02f);
+  for (int64_t k : {int64_t{2048}, int64_t{5632}}) {
+    const size_t rb = muse::core::row_bytes(type, k);
+    std::vector<uint8_t> proto(rb * 64);
+    std::vector<float> row(static_cast<size_t>(k));
+    for (int i = 0; i < 64; ++i) {
+      for (auto& v : row) v = dist(rng);
+      muse::core::quantize_row(type, row.data(), proto.data() + rb * static_cast<size_t>(i), k);
+    }
+    for (size_t m = 0; m < shapes.size(); ++m) {
+      if (shapes[m].k != k) continue;
+      uint8_t* dst = set.buf.data() + offsets[m];
+      for (int64_t r = 0; r < shapes[m].rows; ++r) std::memcpy(dst + rb * static_cast<size_t>(r), proto.data() + rb * static_cast<size_t>(r % 64), rb);
+    }
+  }
+  for (size_t m = 0; m < shapes.size(); ++m) {
+    set.mats.push_back(WeightView{type, shapes[m].rows, shapes[m].k, set.buf.data() + offsets[m]});
+  }
+  return set;
+}
+
+// Runs every matrix in [first, last) once with n_tokens tokens; returns seconds (best of passes).
+double time_pass(ThreadPool& pool, const WeightSet& set, size_t first, size_t last, int64_t n_tokens, KernelPath path,
+                 int passes) {
+  std::vector<float> x(static_cast<size_t>(5632 * n_tokens)), y(static_cast<size_t>(32000 * n_tokens));
+  std::mt19937 rng(1);
+  std::normal_distribution<float> dist;
+  for (auto& v : x) v = dist(rng);
+  MatmulScratch scratch;
+  double best = 1e30;
+  for (int p = 0; p < passes + 1; ++p) {  // pass 0 warms up (page tables, scratch)
+    const double t0 = now_s();
+    for (size_t m = first; m < last; ++m) {
+      muse::core::matmul(pool, set.mats[m], x.data(), n_tokens, y.data(), scratch, path);
+    }
+    const double t = now_s() - t0;
+    if (p > 0) best = std::min(best, t);
+  }
+  return best;
+}
+
+size_t bytes_of(const WeightSet& set, size_t first, size_t last) {
+  size_t b = 0;
+  for (size_t m = first; m < last; ++m) b += set.mats[m].row_stride() * static_cast<size_t>(set.mats[m].rows);
+  return b;
+}
+
+double flops_of(const WeightSet& set, size_t first, size_t last, int64_t n_tokens) {
+  double f = 0;
+  for (size_t m = first; m < last; ++m) f += 2.0 * static_cast<double>(set.mats[m].rows * set.mats[m].cols * n_tokens);
+  return f;
+}
+
+int run(int argc, char** argv) {
+  int layers = 22, passes = 3;
+  std::vector<DType> types = {DType::kQ8_0, DType::kQ4_0, DType::kQ4_K, DType::kQ6_K, DType::kF16};
+  for (int i = 1; i < argc; ++i) {
+    const std::string a = argv[i];
+    if (a == "--layers" && i + 1 < argc) {
+      layers = std::max(1, std::atoi(argv[++i]));
+    } else if (a == "--passes" && i + 1 < argc) {
+      passes = std::max(1, std::atoi(argv[++i]));
+    } else if (a == "--types" && i + 1 < argc) {
+      types.clear();
+      std::string list = argv[++i];
+      size_t pos = 0;
+      while (pos <= list.size()) {
+        const size_t comma = std::min(list.find(',', pos), list.size());
+        const auto t = muse::core::dtype_from_name(list.substr(pos, comma - pos));
+        if (!t) muse::fail(muse::ErrorCode::kInvalidArgument, "--types: unknown type '{}'", list.substr(pos, comma - pos));
+        types.push_back(*t);
+        pos = comma + 1;
+      }
+    } else {
+      std::fprintf(stderr, "usage: bench_kernels [--layers N] [--types q8_0,q4_0,q4_K,q6_K,f16] [--passes P]\n");
+      return 2;
+    }
+  }
+  std::printf("kernel path: %s (cpu: %s)\n", muse::core::best_kernel_path_name(),
+              muse::core::cpu_features().to_string().c_str());
+  std::printf("weight set: %d layers of TinyLlama-1.1B shapes + output (32000x2048)\n\n", layers);
+  ThreadPool pool1(1), pool2(2);
+  std::printf("%-5s %8s | %9s %9s %6s | %9s %9s %6s | %8s | %9s %9s\n", "type", "MB/tok", "BW1 GB/s", "dec1 GB/s",
+              "%BW1", "BW2 GB/s", "dec2 GB/s", "%BW2", "x scalar", "pp64 1T", "pp64 2T");
+  std::printf("%-5s %8s | %9s %9s %6s | %9s %9s %6s | %8s | %9s %9s\n", "", "", "", "", "", "", "", "", "(1T)",
+              "GFLOP/s", "GFLOP/s");
+  for (DType type : types) {
+    const WeightSet set = build_set(type, layers);
+    const size_t all = set.mats.size();
+    const double bytes = static_cast<double>(set.bytes);
+    const double bw1 = muse::core::measure_read_bandwidth(pool1, size_t{512} << 20);
+    const double t1 = time_pass(pool1, set, 0, all, 1, KernelPath::kAuto, passes);
+    const double bw2 = muse::core::measure_read_bandwidth(pool2, size_t{512} << 20);
+    const double t2 = time_pass(pool2, set, 0, all, 1, KernelPath::kAuto, passes);
+    // Scalar and prompt processing on the first two layers (~20-90 MB, still beyond L3).
+    const size_t sub = std::min<size_t>(all - 1, 14);
+    const double sub_bytes = static_cast<double>(bytes_of(set, 0, sub));
+    const double ts = time_pass(pool1, set, 0, sub, 1, KernelPath::kScalar, 1);
+    const double tf = time_pass(pool1, set, 0, sub, 1, KernelPath::kAuto, passes);
+    const double pp1 = time_pass(pool1, set, 0, 7, 64, KernelPath::kAuto, 1);
+    const double pp2 = time_pass(pool2, set, 0, 7, 64, KernelPath::kAuto, 1);
+    const double fl = flops_of(set, 0, 7, 64);
+    std::printf("%-5s %8.1f | %9.1f %9.1f %5.1f%% | %9.1f %9.1f %5.1f%% | %7.1fx | %9.1f %9.1f\n",
+                std::string(muse::core::dtype_name(type)).c_str(), bytes / 1e6, bw1 / 1e9, bytes / t1 / 1e9,
+                100.0 * bytes / t1 / bw1, bw2 / 1e9, bytes / t2 / 1e9, 100.0 * bytes / t2 / bw2,
+                (sub_bytes / tf) / (sub_bytes / ts), fl / pp1 / 1e9, fl / pp2 / 1e9);
+    std::fflush(stdout);
+  }
+  std::printf("\nMB/tok: weight bytes read per decoded token; BWn: measured read bandwidth with n threads;\n"
+              "decn: decode gemv speed with n threads (best of %d passes over the whole set);\n"
+              "x scalar: decode speed vs the scalar path, 1 thread; pp64: prompt matmuls with 64 tokens (one layer).\n",
+              passes);
+  return 0;
+}
+
+}  // namespace
+
+int main(int argc, char** argv) {
+  try {
+    return run(argc, argv);
+  } catch (const muse::Error& e) {
+    std::fprintf(stderr, "bench_kernels: error: %s\n", e.what());
+    return 1;
+  }
+}
