@@ -44,7 +44,7 @@ size_t file_size_of(const Fd& fd, const std::string& path) {
 uint8_t* aligned_buffer(size_t bytes, size_t alignment, const std::string& what) {
   void* p = nullptr;
   if (::posix_memalign(&p, alignment, std::max<size_t>(bytes, 1)) != 0) {
-    fail(ErrorCode::kIOError, "{}: cannot allocate {} bytes", what, bytes);
+    fail(ErrorCode::kOutOfRange, "{}: out of memory: cannot allocate {} bytes", what, bytes);
   }
   return static_cast<uint8_t*>(p);
 }

@@ -40,7 +40,9 @@ Value make(ValueType type, decltype(Value::data) data) {
 // Quotes a string and escapes what would break a one-line listing; keeps at most `max_chars` bytes.
 std::string quoted(const std::string& s, size_t max_chars) {
   std::string out = "\"";
-  const size_t shown = std::min(s.size(), max_chars);
+  size_t shown = std::min(s.size(), max_chars);
+  // Never cut inside a UTF-8 sequence: back off to the start of the character.
+  while (shown > 0 && shown < s.size() && (static_cast<unsigned char>(s[shown]) & 0xC0) == 0x80) --shown;
   for (size_t i = 0; i < shown; ++i) {
     const auto c = static_cast<unsigned char>(s[i]);
     switch (c) {

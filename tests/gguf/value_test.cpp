@@ -57,6 +57,9 @@ TEST(GgufValue, DisplayStringsAreQuotedEscapedAndCut) {
   const std::string long_text(500, 'x');
   const std::string shown = Value::string(long_text).to_display_string(8, 10);
   EXPECT_EQ(shown, "\"xxxxxxxxxx\"... (500 bytes)");
+  // "\xE2\x96\x81" (U+2581) is not split when the cut falls inside it.
+  EXPECT_EQ(Value::string("ab\xE2\x96\x81" "cd").to_display_string(8, 3), "\"ab\"... (7 bytes)");
+  EXPECT_EQ(Value::string("ab\xE2\x96\x81" "cd").to_display_string(8, 5), "\"ab\xE2\x96\x81\"... (7 bytes)");
 }
 
 TEST(GgufValue, DisplayArraysAbbreviateWithCount) {
