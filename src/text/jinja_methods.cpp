@@ -319,6 +319,26 @@ Value m_list_copy(Interpreter&, const Value& self, CallArgs& args) {
   return Value::list(self.items(), self.list_ref().flavor);
 }
 
+// jinja2's immutable sandbox lists only append/reverse/insert/sort/extend/remove as mutating for
+// sequences, so list.pop() and list.clear() do work there; they mutate in place, as in Python.
+Value m_list_pop(Interpreter&, const Value& self, CallArgs& args) {
+  ArgBinder a("pop", args, {"index"});
+  auto& items = self.list_ref().items;
+  if (items.empty()) fail(FailKind::kValue, "IndexError: pop from empty list");
+  int64_t i = a.has(0) ? to_int(a.get(0), "pop") : -1;
+  if (i < 0) i += static_cast<int64_t>(items.size());
+  if (i < 0 || i >= static_cast<int64_t>(items.size())) fail(FailKind::kValue, "IndexError: pop index out of range");
+  Value v = items[static_cast<size_t>(i)];
+  items.erase(items.begin() + i);
+  return v;
+}
+
+Value m_list_clear(Interpreter&, const Value& self, CallArgs& args) {
+  ArgBinder("clear", args, {});
+  self.list_ref().items.clear();
+  return Value::none();
+}
+
 Value m_dict_get(Interpreter&, const Value& self, CallArgs& args) {
   ArgBinder a("get", args, {"key", "default"});
   if (!a.has(0)) fail(FailKind::kType, "get expected at least 1 argument, got 0");
@@ -383,8 +403,8 @@ constexpr MethodEntry kStrMethods[] = {
 };
 
 constexpr MethodEntry kListMethods[] = {
-    {"append", nullptr}, {"clear", nullptr}, {"copy", m_list_copy}, {"count", m_list_count},
-    {"extend", nullptr}, {"index", m_list_index}, {"insert", nullptr}, {"pop", nullptr},
+    {"append", nullptr}, {"clear", m_list_clear}, {"copy", m_list_copy}, {"count", m_list_count},
+    {"extend", nullptr}, {"index", m_list_index}, {"insert", nullptr}, {"pop", m_list_pop},
     {"remove", nullptr}, {"reverse", nullptr}, {"sort", nullptr},
 };
 
