@@ -216,7 +216,6 @@ struct Q6KKernel {
   template <int R, int T>
   static void run(const GemmArgs& a, int64_t r, int64_t t) {
     const __m256i m4 = _mm256_set1_epi8(0x0F);
-    const __m256i m3 = _mm256_set1_epi8(0x03);
     const int64_t nsb = a.k / 256;
     __m256 acc[R][T];
     float extra[R][T] = {};
@@ -238,19 +237,26 @@ struct Q6KKernel {
           const __m256i l0 = load256(blk + 64 * h);
           const __m256i l1 = load256(blk + 64 * h + 32);
           const __m256i qh = load256(blk + 128 + 32 * h);
+          // Top bits: ((qh >> 2v) & 3) << 4 == (qh shifted by 4 - 2v) & 0x30; shifting 16-bit lanes
+          // is safe because the mask keeps only bits that came from the same byte.
+          const __m256i m30 = _mm256_set1_epi8(0x30);
           __m256i q[4];
-          q[0] = _mm256_or_si256(_mm256_and_si256(l0, m4), _mm256_slli_epi16(_mm256_and_si256(qh, m3), 4));
-          q[1] = _mm256_or_si256(_mm256_and_si256(l1, m4),
-                                 _mm256_slli_epi16(_mm256_and_si256(_mm256_srli_epi16(qh, 2), m3), 4));
-          q[2] = _mm256_or_si256(_mm256_and_si256(_mm256_srli_epi16(l0, 4), m4),
-                                 _mm256_slli_epi16(_mm256_and_si256(_mm256_srli_epi16(qh, 4), m3), 4));
+          q[0] = _mm256_or_si256(_mm256_and_si256(l0, m4), _mm256_and_si256(_mm256_slli_epi16(qh, 4), m30));
+          q[1] = _mm256_or_si256(_mm256_and_si256(l1, m4), _mm256_and_si256(_mm256_slli_epi16(qh, 2), m30));
+          q[2] = _mm256_or_si256(_mm256_and_si256(_mm256_srli_epi16(l0, 4), m4), _mm256_and_si256(qh, m30));
           q[3] = _mm256_or_si256(_mm256_and_si256(_mm256_srli_epi16(l1, 4), m4),
-                                 _mm256_slli_epi16(_mm256_and_si256(_mm256_srli_epi16(qh, 6), m3), 4));
+                                 _mm256_and_si256(_mm256_srli_epi16(qh, 2), m30));
           for (int v = 0; v < 4; ++v) {
             // Elements 128h + 32v .. +31 use scales 8h + 2v (first 16) and 8h + 2v + 1.
             const int s0 = 8 * h + 2 * v;
-            const __m256i scv = _mm256_set_m128i(_mm_set1_epi16(static_cast<int16_t>(static_cast<int8_t>(blk[192 + s0 + 1]))),
-                                                 _mm_set1_epi16(static_cast<int16_t>(static_cast<int8_t>(blk[192 + s0]))));
+            const __m256i scv = _mm256_cvtepi8_epi16(
+                _mm_shuffle_epi8(sc8, _mm_setr_epi8(static_cast<char>(s0), static_cast<char>(s0), static_cast<char>(s0),
+                                                    static_cast<char>(s0), static_cast<char>(s0), static_cast<char>(s0),
+                                                    static_cast<char>(s0), static_cast<char>(s0), static_cast<char>(s0 + 1),
+                                                    static_cast<char>(s0 + 1), static_cast<char>(s0 + 1),
+                                                    static_cast<char>(s0 + 1), static_cast<char>(s0 + 1),
+                                                    static_cast<char>(s0 + 1), static_cast<char>(s0 + 1),
+                                                    static_cast<char>(s0 + 1))));
             for (int j = 0; j < T; ++j) {
               const uint8_t* ap = a.act + (t + j) * a.act_stride + b * kQ8KBlockBytes;
               const __m256i av = load256(ap + 128 * h + 32 * v);

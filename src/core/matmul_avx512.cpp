@@ -15,6 +15,15 @@
 
 #include "core/matmul_internal.h"
 
+// Tuning knobs (override with -D to experiment; the defaults are what bench/kernels measured best):
+// rows per decode micro-tile, and how far ahead (bytes) each weight row is prefetched (0 = off).
+#ifndef MUSE_DEC_R
+#define MUSE_DEC_R 4
+#endif
+#ifndef MUSE_PF
+#define MUSE_PF 1024
+#endif
+
 namespace muse::core::detail {
 namespace {
 
@@ -30,7 +39,7 @@ void rows_loop(const GemmArgs& a, int64_t r0, int64_t r1, int64_t t) {
 template <typename K>
 void tiles(const GemmArgs& a, int64_t r0, int64_t r1, int64_t t0, int64_t t1) {
   if (t1 - t0 == 1) {
-    rows_loop<K, 4, 1>(a, r0, r1, t0);
+    rows_loop<K, MUSE_DEC_R, 1>(a, r0, r1, t0);
     return;
   }
   int64_t t = t0;
@@ -84,7 +93,7 @@ struct Q4_0Kernel {
         if (!partial) {
           raw = _mm512_loadu_si512(p);
           raw2 = _mm512_zextsi128_si512(_mm_loadu_si128(reinterpret_cast<const __m128i*>(p + 56)));
-          _mm_prefetch(reinterpret_cast<const char*>(p + 1024), _MM_HINT_T0);
+          if (MUSE_PF) _mm_prefetch(reinterpret_cast<const char*>(p + MUSE_PF), _MM_HINT_T0);
         } else {
           const int64_t blocks = nb - 4 * g;  // 1..3: only 18*blocks bytes belong to this row
           raw = _mm512_maskz_loadu_epi8(_cvtu64_mask64((1ull << (18 * blocks)) - 1), p);
@@ -144,7 +153,7 @@ struct Q8_0Kernel {
           qq = _mm512_inserti64x4(
               _mm512_castsi256_si512(_mm256_loadu_si256(reinterpret_cast<const __m256i*>(p + 2))),
               _mm256_loadu_si256(reinterpret_cast<const __m256i*>(p + 36)), 1);
-          _mm_prefetch(reinterpret_cast<const char*>(p + 1024), _MM_HINT_T0);
+          if (MUSE_PF) _mm_prefetch(reinterpret_cast<const char*>(p + MUSE_PF), _MM_HINT_T0);
         } else {  // the row's last block has no partner
           raw = _mm512_maskz_loadu_epi8(_cvtu64_mask64((1ull << 34) - 1), p);
           qq = _mm512_zextsi256_si512(_mm256_loadu_si256(reinterpret_cast<const __m256i*>(p + 2)));
