@@ -4,7 +4,7 @@
 // Q4_0 and Q8_0 are the decode workhorses and must keep up with DRAM: per group of blocks one or
 // two loads, one byte permute, a VNNI dot (vpdpbusd, u8 weights x s8 activations, with the
 // per-lane bias of the pack turning the unsigned weights into signed ones), and one f32 FMA per
-// 16 lanes. K-quants use the AVX2 kernels (same activation packs).
+// 16 lanes. K-quants use the 256-bit kernels of matmul_ymm_kernels.h (same activation packs).
 // GCC 12's AVX-512 reduce/extract intrinsics use _mm256_undefined_*(), which -Wuninitialized flags
 // (a false positive in the compiler's own header).
 #pragma GCC diagnostic ignored "-Wuninitialized"
@@ -14,6 +14,7 @@
 #include <cstring>
 
 #include "core/matmul_internal.h"
+#include "core/matmul_ymm_kernels.h"
 
 // Tuning knobs (override with -D to experiment; the defaults are what bench/kernels measured best):
 // rows per decode micro-tile, and how far ahead (bytes) each weight row is prefetched (0 = off).
@@ -390,6 +391,10 @@ void pack_token_avx512(ActFormat fmt, const float* x, int64_t k, uint8_t* dst) {
 
 void fill_avx512_kernels(KernelSet* ks) {
   ks->pack_token = pack_token_avx512;
+  // K-quants: the 256-bit kernels, recompiled here so their multiply-adds use vpdpwssd.
+  ks->q4_k = ymm::tiles<ymm::K4Kernel<false>>;
+  ks->q5_k = ymm::tiles<ymm::K4Kernel<true>>;
+  ks->q6_k = ymm::tiles<ymm::Q6KKernel>;
   ks->q4_0 = tiles<Q4_0Kernel>;
   ks->q8_0 = tiles<Q8_0Kernel>;
   ks->f32 = tiles<PlainKernel<LoadF32>>;
