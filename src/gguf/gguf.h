@@ -20,7 +20,8 @@
 // alignment (up to 4096). Nested arrays are read and written, but llama.cpp itself rejects them.
 // Validation limits beyond the spec: tensors have 1..4 dims, each > 0; arrays nest at most 8 deep.
 // Errors: any malformed or inconsistent input throws muse::Error (kCorruption, kUnsupported, kNotFound,
-// kIOError) whose message names the file, the field and the byte offset.
+// kIOError; kOutOfRange when memory runs out) whose message names the file, the field and the byte
+// offset. The Writer throws kInvalidArgument for tensors or values that would not read back.
 #pragma once
 
 #include <cstddef>
