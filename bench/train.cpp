@@ -1,7 +1,7 @@
 // bench_train: training throughput of a muse-nano-sized model on this machine, as tokens/s and as a
 // share of the machine's fp32 GEMM peak measured the same way (same pool, same GEMM backend).
 //
-//   bench_train [--threads N] [--batch B] [--seq T] [--steps S]
+//   bench_train [--threads N] [--batch B] [--seq T] [--steps S] [--no-gemm]
 //   MUSE_TRAIN_GEMM=avx2 bench_train      # force a GEMM backend (openblas | avx2 | scalar)
 //
 // 1. GEMM: sgemm_parallel on 1024^3 and on the model's own shapes, for every available backend.
@@ -70,6 +70,7 @@ double step_gemm_flops(const train::ModelConfig& c, int64_t B, int64_t T) {
 int main(int argc, char** argv) {
   int threads = 0;
   int64_t batch = 8, seq = 256, steps = 5;
+  bool gemm_section = true;  // --no-gemm: only the training step (for profiling it), no peak ratio
   for (int i = 1; i < argc; i++) {
     auto next = [&](const char* flag) -> long long {
       if (i + 1 >= argc) {
@@ -86,8 +87,10 @@ int main(int argc, char** argv) {
       seq = next("--seq");
     } else if (!std::strcmp(argv[i], "--steps")) {
       steps = next("--steps");
+    } else if (!std::strcmp(argv[i], "--no-gemm")) {
+      gemm_section = false;
     } else {
-      std::fprintf(stderr, "usage: bench_train [--threads N] [--batch B] [--seq T] [--steps S]\n");
+      std::fprintf(stderr, "usage: bench_train [--threads N] [--batch B] [--seq T] [--steps S] [--no-gemm]\n");
       return 2;
     }
   }
@@ -126,6 +129,7 @@ int main(int argc, char** argv) {
   };
   double peak = 0.0;
   for (const Shape& s : shapes) {
+    if (!gemm_section) break;
     std::printf("%-34s", s.what);
     for (auto be : backends) {
       // Attention's per-head GEMMs run one per worker, so time them serially (a pool of one).
@@ -179,7 +183,11 @@ int main(int argc, char** argv) {
               per_step * 1e3, t_fwd / steps * 1e3, t_bwd / steps * 1e3, t_opt / steps * 1e3,
               static_cast<long long>(steps));
   std::printf("  throughput: %.0f tokens/s\n", static_cast<double>(BT) / per_step);
-  std::printf("  GEMM work: %.2f GFLOP/step -> %.1f GFLOP/s = %.0f%% of this machine's %s GEMM peak (%.1f GFLOP/s)\n",
-              step_gemm_flops(cfg, batch, seq) / 1e9, gflops, 100.0 * gflops / peak, train::gemm_backend_name(), peak);
+  std::printf("  GEMM work: %.2f GFLOP/step -> %.1f GFLOP/s", step_gemm_flops(cfg, batch, seq) / 1e9, gflops);
+  if (gemm_section) {
+    std::printf(" = %.0f%% of this machine's %s GEMM peak (%.1f GFLOP/s)", 100.0 * gflops / peak,
+                train::gemm_backend_name(), peak);
+  }
+  std::printf("\n");
   return 0;
 }

@@ -147,8 +147,8 @@ void sgemm_parallel(core::ThreadPool& pool, bool trans_a, bool trans_b, int64_t 
                     float alpha, const float* A, int64_t lda, const float* B, int64_t ldb, float beta,
                     float* C, int64_t ldc, GemmBackend backend) {
   const int nth = pool.size();
-  // Small products are not worth waking the workers for (~64K multiply-adds).
-  if (nth <= 1 || M * N * K < (1 << 16)) {
+  // Small products are not worth waking the workers for (2^20 multiply-adds ~ 10 us on one core).
+  if (nth <= 1 || M * N * K < (1 << 20)) {
     sgemm(trans_a, trans_b, M, N, K, alpha, A, lda, B, ldb, beta, C, ldc, backend);
     return;
   }

@@ -9,10 +9,15 @@
 namespace muse::train {
 namespace {
 
+// Below this many elementary operations a region runs on the calling thread: waking the workers
+// costs microseconds (much more when the cores are oversubscribed), ~10-50 us of work here.
+constexpr int64_t kMinParallelWork = 1 << 15;
+
 // Runs fn(begin, end) over [0, n) split across the pool's workers; chunks are multiples of `grain`.
+// `item_cost` (operations per item) decides whether splitting is worth it at all.
 template <typename Fn>
-void parallel_for(core::ThreadPool& pool, int64_t n, int64_t grain, Fn&& fn) {
-  if (pool.size() <= 1 || n <= grain) {
+void parallel_for(core::ThreadPool& pool, int64_t n, int64_t grain, int64_t item_cost, Fn&& fn) {
+  if (pool.size() <= 1 || n <= grain || n * item_cost < kMinParallelWork) {
     fn(int64_t{0}, n);
     return;
   }
@@ -48,7 +53,7 @@ void embedding_backward(float* dwte, const float* dout, const int32_t* tokens, i
 
 void rmsnorm_forward(core::ThreadPool& pool, float* out, float* rstd, const float* inp, const float* weight,
                      int64_t BT, int64_t C, float eps) {
-  parallel_for(pool, BT, 16, [&](int64_t begin, int64_t end) {
+  parallel_for(pool, BT, 16, C, [&](int64_t begin, int64_t end) {
     for (int64_t i = begin; i < end; i++) {
       const float* x = inp + i * C;
       float ss = 0.0f;
@@ -66,7 +71,7 @@ void rmsnorm_backward(core::ThreadPool& pool, float* dinp, float* dweight, const
   // forward: out[c] = x[c] * r * w[c], r = (mean(x^2) + eps)^(-1/2), dr/dx[c] = -r^3 x[c] / C
   //   dx[c] += r * w[c] dout[c] - r^3 / C * x[c] * sum_j(w[j] dout[j] x[j])
   //   dw[c] += sum over rows of dout[c] * x[c] * r
-  parallel_for(pool, BT, 16, [&](int64_t begin, int64_t end) {
+  parallel_for(pool, BT, 16, C, [&](int64_t begin, int64_t end) {
     for (int64_t i = begin; i < end; i++) {
       const float* x = inp + i * C;
       const float* d = dout + i * C;
@@ -79,7 +84,7 @@ void rmsnorm_backward(core::ThreadPool& pool, float* dinp, float* dweight, const
     }
   });
   // Split by columns so each dweight element has one writer and a fixed summation order.
-  parallel_for(pool, C, 16, [&](int64_t c0, int64_t c1) {
+  parallel_for(pool, C, 16, BT, [&](int64_t c0, int64_t c1) {
     for (int64_t i = 0; i < BT; i++) {
       const float* x = inp + i * C;
       const float* d = dout + i * C;
@@ -178,7 +183,7 @@ void attention_forward(core::ThreadPool& pool, float* out, float* att, const flo
   // One task per (b, h): the per-head products are GEMMs over strided views of q/k/v. The upper
   // triangle of q k^T is computed and then discarded: simpler than a triangular kernel, 2x the
   // attention FLOPs, which are ~10% of a step at muse-nano sizes.
-  parallel_for(pool, B * NH, 1, [&](int64_t begin, int64_t end) {
+  parallel_for(pool, B * NH, 1, 2 * T * T * HS, [&](int64_t begin, int64_t end) {
     for (int64_t bh = begin; bh < end; bh++) {
       const int64_t b = bh / NH, h = bh % NH, g = h / group;
       const float* qh = q + b * T * QD + h * HS;  // (T,HS), row stride QD
@@ -213,7 +218,7 @@ void attention_backward(core::ThreadPool& pool, float* dq, float* dk, float* dv,
   const float scale = 1.0f / std::sqrt(static_cast<float>(HS));
   // One task per (b, kv head): the query heads of a group run in order inside it, so each dk/dv slice
   // has exactly one writer and a fixed summation order.
-  parallel_for(pool, B * NKV, 1, [&](int64_t begin, int64_t end) {
+  parallel_for(pool, B * NKV, 1, 4 * T * T * HS * group, [&](int64_t begin, int64_t end) {
     for (int64_t bg = begin; bg < end; bg++) {
       const int64_t b = bg / NKV, g = bg % NKV;
       const float* kg = k + b * T * KD + g * HS;
@@ -253,7 +258,7 @@ void attention_backward(core::ThreadPool& pool, float* dq, float* dk, float* dv,
 // swiglu
 
 void swiglu_forward(core::ThreadPool& pool, float* out, const float* gate, const float* up, int64_t N) {
-  parallel_for(pool, N, 4096, [&](int64_t begin, int64_t end) {
+  parallel_for(pool, N, 4096, 8, [&](int64_t begin, int64_t end) {
     for (int64_t i = begin; i < end; i++) {
       const float g = gate[i];
       out[i] = g / (1.0f + std::exp(-g)) * up[i];
@@ -265,7 +270,7 @@ void swiglu_backward(core::ThreadPool& pool, float* dgate, float* dup, const flo
                      const float* up, int64_t N) {
   // forward: out = silu(g) * u, silu(g) = g * sig(g)
   //   dg += dout * u * sig(g) * (1 + g * (1 - sig(g))) ; du += dout * silu(g)
-  parallel_for(pool, N, 4096, [&](int64_t begin, int64_t end) {
+  parallel_for(pool, N, 4096, 8, [&](int64_t begin, int64_t end) {
     for (int64_t i = begin; i < end; i++) {
       const float g = gate[i];
       const float sig = 1.0f / (1.0f + std::exp(-g));
