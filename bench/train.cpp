@@ -8,7 +8,7 @@
 //    The best 1024^3 figure of the backend in use is "peak".
 // 2. Training step (forward + backward + clip + AdamW) on random tokens, all positions in the loss:
 //    tokens/s = B*T / step time; GFLOP/s counts the GEMM work actually executed (matmuls in both
-//    directions, and attention's q k^T, p v and their gradients over the full T x T square).
+//    directions, and attention's q k^T, p v and their gradients over the causal row blocks).
 //    Norms, RoPE, softmax and the optimizer are not counted: the gap to peak is their cost plus the
 //    GEMMs' own inefficiency at these shapes.
 #include <chrono>
@@ -21,6 +21,7 @@
 #include "core/thread_pool.h"
 #include "train/adamw.h"
 #include "train/gemm.h"
+#include "train/layers.h"
 #include "train/model.h"
 #include "train/rng.h"
 
@@ -58,8 +59,14 @@ double step_gemm_flops(const train::ModelConfig& c, int64_t B, int64_t T) {
   const double BT = static_cast<double>(B * T), C = static_cast<double>(c.dim), F = static_cast<double>(c.ffn_dim);
   const double QD = static_cast<double>(c.q_dim()), KD = static_cast<double>(c.kv_dim());
   const double per_layer_matmul = 2.0 * BT * (C * QD + 2.0 * C * KD + QD * C + 3.0 * C * F);
-  const double per_layer_attn = 2.0 * 2.0 * static_cast<double>(B * c.n_heads) * static_cast<double>(T * T) *
-                                static_cast<double>(c.head_dim());
+  // Per head, query-row block [r0, r1) multiplies against keys [0, r1): q k^T and p v, 2 flops each.
+  double attn_rows_x_keys = 0.0;
+  for (int64_t r0 = 0; r0 < T; r0 += train::kAttentionRowBlock) {
+    const int64_t r1 = std::min(T, r0 + train::kAttentionRowBlock);
+    attn_rows_x_keys += static_cast<double>((r1 - r0) * r1);
+  }
+  const double per_layer_attn =
+      2.0 * 2.0 * static_cast<double>(B * c.n_heads) * attn_rows_x_keys * static_cast<double>(c.head_dim());
   const double classifier = 2.0 * BT * C * static_cast<double>(c.vocab);
   const double fwd = static_cast<double>(c.n_layers) * (per_layer_matmul + per_layer_attn) + classifier;
   return 3.0 * fwd;  // backward: two GEMMs per forward GEMM (input and weight gradients)

@@ -180,33 +180,35 @@ void attention_forward(core::ThreadPool& pool, float* out, float* att, const flo
                        const float* v, int64_t B, int64_t T, int64_t NH, int64_t NKV, int64_t HS) {
   const int64_t QD = NH * HS, KD = NKV * HS, group = NH / NKV;
   const float scale = 1.0f / std::sqrt(static_cast<float>(HS));
-  // One task per (b, h): the per-head products are GEMMs over strided views of q/k/v. The upper
-  // triangle of q k^T is computed and then discarded: simpler than a triangular kernel, 2x the
-  // attention FLOPs, which are ~10% of a step at muse-nano sizes.
+  // One task per (b, h): the per-head products are GEMMs over strided views of q/k/v.
   parallel_for(pool, B * NH, 1, 2 * T * T * HS, [&](int64_t begin, int64_t end) {
     for (int64_t bh = begin; bh < end; bh++) {
       const int64_t b = bh / NH, h = bh % NH, g = h / group;
       const float* qh = q + b * T * QD + h * HS;  // (T,HS), row stride QD
       const float* kg = k + b * T * KD + g * HS;  // (T,HS), row stride KD
       const float* vg = v + b * T * KD + g * HS;
+      float* outh = out + b * T * QD + h * HS;
       float* p = att + bh * T * T;  // (T,T)
-      // p = scale * qh @ kg^T
-      sgemm(false, true, T, T, HS, scale, qh, QD, kg, KD, 0.0f, p, T);
-      for (int64_t t = 0; t < T; t++) {
-        float* row = p + t * T;
-        float maxv = row[0];
-        for (int64_t s = 1; s <= t; s++) maxv = std::max(maxv, row[s]);
-        float sum = 0.0f;
-        for (int64_t s = 0; s <= t; s++) {
-          row[s] = std::exp(row[s] - maxv);
-          sum += row[s];
+      for (int64_t r0 = 0; r0 < T; r0 += kAttentionRowBlock) {
+        const int64_t r1 = std::min(T, r0 + kAttentionRowBlock), n = r1 - r0;
+        // p[r0:r1, 0:r1] = scale * qh[r0:r1] @ kg[0:r1]^T
+        sgemm(false, true, n, r1, HS, scale, qh + r0 * QD, QD, kg, KD, 0.0f, p + r0 * T, T);
+        for (int64_t t = r0; t < r1; t++) {
+          float* row = p + t * T;
+          float maxv = row[0];
+          for (int64_t s = 1; s <= t; s++) maxv = std::max(maxv, row[s]);
+          float sum = 0.0f;
+          for (int64_t s = 0; s <= t; s++) {
+            row[s] = std::exp(row[s] - maxv);
+            sum += row[s];
+          }
+          const float inv = 1.0f / sum;
+          for (int64_t s = 0; s <= t; s++) row[s] *= inv;
+          for (int64_t s = t + 1; s < T; s++) row[s] = 0.0f;
         }
-        const float inv = 1.0f / sum;
-        for (int64_t s = 0; s <= t; s++) row[s] *= inv;
-        for (int64_t s = t + 1; s < T; s++) row[s] = 0.0f;
+        // out_h[r0:r1] (n,HS) = p[r0:r1, 0:r1] @ vg[0:r1] (r1,HS)
+        sgemm(false, false, n, HS, r1, 1.0f, p + r0 * T, T, vg, KD, 0.0f, outh + r0 * QD, QD);
       }
-      // out_h (T,HS) = p (T,T) @ vg (T,HS)
-      sgemm(false, false, T, HS, T, 1.0f, p, T, vg, KD, 0.0f, out + b * T * QD + h * HS, QD);
     }
   });
 }
@@ -232,23 +234,26 @@ void attention_backward(core::ThreadPool& pool, float* dq, float* dk, float* dv,
         float* dqh = dq + b * T * QD + h * HS;
         const float* p = att + bh * T * T;
         float* dp = datt + bh * T * T;
-        // forward: out_h = p @ vg
-        //   dp = dout_h @ vg^T ; dvg += p^T @ dout_h
-        sgemm(false, true, T, T, HS, 1.0f, douth, QD, vg, KD, 0.0f, dp, T);
-        sgemm(true, false, T, HS, T, 1.0f, p, T, douth, QD, 1.0f, dvg, KD);
-        // forward: p[t,:] = softmax(s[t, 0..t]), s = scale * qh @ kg^T
-        //   ds[t,s] = p[t,s] * (dp[t,s] - sum_j p[t,j] dp[t,j]) ; the scale is folded in here
-        for (int64_t t = 0; t < T; t++) {
-          const float* prow = p + t * T;
-          float* row = dp + t * T;
-          float dot = 0.0f;
-          for (int64_t s = 0; s <= t; s++) dot += prow[s] * row[s];
-          for (int64_t s = 0; s <= t; s++) row[s] = scale * prow[s] * (row[s] - dot);
-          for (int64_t s = t + 1; s < T; s++) row[s] = 0.0f;
+        for (int64_t r0 = 0; r0 < T; r0 += kAttentionRowBlock) {
+          const int64_t r1 = std::min(T, r0 + kAttentionRowBlock), n = r1 - r0;
+          // forward: out_h[r0:r1] = p[r0:r1, 0:r1] @ vg[0:r1]
+          //   dp[r0:r1, 0:r1] = dout_h[r0:r1] @ vg[0:r1]^T ; dvg[0:r1] += p[r0:r1, 0:r1]^T @ dout_h[r0:r1]
+          sgemm(false, true, n, r1, HS, 1.0f, douth + r0 * QD, QD, vg, KD, 0.0f, dp + r0 * T, T);
+          sgemm(true, false, r1, HS, n, 1.0f, p + r0 * T, T, douth + r0 * QD, QD, 1.0f, dvg, KD);
+          // forward: p[t,:] = softmax(s[t, 0..t]), s = scale * qh @ kg^T
+          //   ds[t,s] = p[t,s] * (dp[t,s] - sum_j p[t,j] dp[t,j]) ; the scale is folded in here
+          for (int64_t t = r0; t < r1; t++) {
+            const float* prow = p + t * T;
+            float* row = dp + t * T;
+            float dot = 0.0f;
+            for (int64_t s = 0; s <= t; s++) dot += prow[s] * row[s];
+            for (int64_t s = 0; s <= t; s++) row[s] = scale * prow[s] * (row[s] - dot);
+            for (int64_t s = t + 1; s < r1; s++) row[s] = 0.0f;
+          }
+          // dqh[r0:r1] += ds[r0:r1, 0:r1] @ kg[0:r1] ; dkg[0:r1] += ds[r0:r1, 0:r1]^T @ qh[r0:r1]
+          sgemm(false, false, n, HS, r1, 1.0f, dp + r0 * T, T, kg, KD, 1.0f, dqh + r0 * QD, QD);
+          sgemm(true, false, r1, HS, n, 1.0f, dp + r0 * T, T, qh + r0 * QD, QD, 1.0f, dkg, KD);
         }
-        // dqh += ds @ kg ; dkg += ds^T @ qh
-        sgemm(false, false, T, HS, T, 1.0f, dp, T, kg, KD, 1.0f, dqh, QD);
-        sgemm(true, false, T, HS, T, 1.0f, dp, T, qh, QD, 1.0f, dkg, KD);
       }
     }
   });

@@ -170,7 +170,7 @@ std::vector<double> attention_reference(const std::vector<float>& q, const std::
 }
 
 TEST_F(LayersTest, AttentionForwardMatchesReference) {
-  const int64_t B = 2, T = 7, NH = 4, NKV = 2, HS = 6;
+  const int64_t B = 2, T = 70, NH = 4, NKV = 2, HS = 6;  // T > 64: two query-row blocks
   std::vector<float> q = random_vector(rng, B * T * NH * HS), k = random_vector(rng, B * T * NKV * HS);
   std::vector<float> v = random_vector(rng, k.size());
   std::vector<float> out(q.size()), att(B * NH * T * T);
@@ -213,6 +213,27 @@ TEST_F(LayersTest, AttentionBackwardMatchesFiniteDifferences) {
   expect_gradient("dq", q, minus(dq, dq0), loss);
   expect_gradient("dk", k, minus(dk, dk0), loss);
   expect_gradient("dv", v, minus(dv, dv0), loss);
+}
+
+TEST_F(LayersTest, AttentionBackwardAcrossRowBlocksMatchesFiniteDifferences) {
+  const int64_t B = 1, T = 67, NH = 2, NKV = 1, HS = 2;  // query rows 64..66 form a second block
+  std::vector<float> q = random_vector(rng, B * T * NH * HS), k = random_vector(rng, B * T * NKV * HS);
+  std::vector<float> v = random_vector(rng, k.size());
+  std::vector<float> out(q.size()), att(B * NH * T * T), datt(att.size());
+  std::vector<float> r = random_vector(rng, out.size());
+  auto loss = [&] {
+    attention_forward(pool, out.data(), att.data(), q.data(), k.data(), v.data(), B, T, NH, NKV, HS);
+    return weighted_sum(out, r);
+  };
+  loss();
+  std::vector<float> dq(q.size(), 0.0f), dk(k.size(), 0.0f), dv(v.size(), 0.0f);
+  attention_backward(pool, dq.data(), dk.data(), dv.data(), datt.data(), r.data(), att.data(), q.data(), k.data(),
+                     v.data(), B, T, NH, NKV, HS);
+  testing::GradCheckOptions opt;
+  opt.max_checked = 90;  // strided, so both blocks' rows are probed
+  expect_gradient("dq", q, dq, loss, opt);
+  expect_gradient("dk", k, dk, loss, opt);
+  expect_gradient("dv", v, dv, loss, opt);
 }
 
 TEST_F(LayersTest, AttentionIsCausal) {
