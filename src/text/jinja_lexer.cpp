@@ -371,7 +371,9 @@ class Lexer {
       if (c == '\'' || c == '"') {
         size_t e = i + 1;
         while (e < src_.size() && src_[e] != c) e += src_[e] == '\\' ? 2 : 1;
-        if (e >= src_.size()) fail_at(FailKind::kSyntax, position(i), fmt::format("unexpected char '{}' at {}", c, i));
+        if (e >= src_.size()) {
+          fail_at(FailKind::kSyntax, position(i), fmt::format("unexpected char {} at {}", quoted(std::string(1, c)), i));
+        }
         const SourcePos pos = position(i);
         push(TokenType::kString, decode_string_literal(std::string_view(src_).substr(i + 1, e - i - 1), pos), i);
         i = e + 1;

@@ -64,6 +64,11 @@ class Parser {
   // ---- statements ----------------------------------------------------------------------
 
   Body subparse(std::initializer_list<std::string_view> end_tokens) {
+    end_stack_.emplace_back(end_tokens.begin(), end_tokens.end());
+    struct Pop {
+      std::vector<std::vector<std::string_view>>& s;
+      ~Pop() { s.pop_back(); }
+    } pop{end_stack_};
     Body body;
     while (cur().type != TokenType::kEof) {
       const Token& t = cur();
@@ -97,7 +102,7 @@ class Parser {
     return body;
   }
 
-  [[noreturn]] void fail_unknown_tag(const Token& t, std::initializer_list<std::string_view> expected, bool eof) {
+  [[noreturn]] void fail_unknown_tag(const Token& t, std::vector<std::string_view> expected, bool eof) {
     std::string msg = eof ? "Unexpected end of template." : fmt::format("Encountered unknown tag '{}'.", t.text);
     if (expected.size() > 0) {
       std::vector<std::string> names;
@@ -119,7 +124,7 @@ class Parser {
     skip_op(":");
     expect_type(TokenType::kBlockEnd, "end of statement block");
     Body body = subparse(end_tokens);
-    if (cur().type == TokenType::kEof) fail_unknown_tag(cur(), end_tokens, true);
+    if (cur().type == TokenType::kEof) fail_unknown_tag(cur(), std::vector<std::string_view>(end_tokens), true);
     if (drop_needle) next();
     return body;
   }
@@ -136,7 +141,7 @@ class Parser {
         fail_at(FailKind::kUnsupported, t.pos, fmt::format("the '{}' tag is not supported (templates are standalone)", tag));
       }
       // Like jinja2: an unknown tag inside a block lists what would have closed it.
-      fail_unknown_tag(t, {}, false);
+      fail_unknown_tag(t, end_stack_.empty() ? std::vector<std::string_view>{} : end_stack_.back(), false);
     }
     tag_stack_.push_back(tag);
     StmtPtr s;
@@ -946,6 +951,7 @@ class Parser {
   int loop_depth_ = 0;
   int soft_ = 0;  // inside if/conditional expressions jinja2 defers unknown filters/tests to run time
   std::vector<std::string> tag_stack_;
+  std::vector<std::vector<std::string_view>> end_stack_;  // the end tags each open block waits for
 };
 
 }  // namespace
