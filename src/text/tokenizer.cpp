@@ -208,6 +208,7 @@ std::unique_ptr<Tokenizer> Tokenizer::from_vocab(VocabData v) {
   auto resolve = [&](const std::optional<int64_t>& value, const char* key, int32_t def) -> int32_t {
     if (def >= static_cast<int64_t>(n)) def = -1;
     if (!value) return def;
+    if (*value == -1) return -1;  // the file says explicitly that there is no such token
     if (*value < 0 || *value >= static_cast<int64_t>(n)) {
       t->warnings.push_back(fmt::format("tokenizer.ggml.{} = {} is not a token id (vocabulary of {}); using {}",
                                         key, *value, n, def));

@@ -74,7 +74,8 @@ struct VocabData {
   std::vector<float> scores;        // empty: all 0
   std::vector<int32_t> types;       // empty: all kNormal
   std::vector<std::string> merges;  // BPE: "left right", in rank order
-  // Special ids as stored (int64 so that a bad value can be reported rather than wrapped).
+  // Special ids as stored (int64 so that a bad value can be reported rather than wrapped). -1 means the
+  // vocabulary has no such token; other values outside [0, n) are ignored with a warning.
   std::optional<int64_t> bos, eos, eot, eom, unk, sep, pad, cls, mask;
   std::optional<int64_t> fim_pre, fim_suf, fim_mid, fim_pad, fim_rep, fim_sep;
   std::optional<bool> add_bos, add_eos, add_space_prefix;

@@ -17,6 +17,8 @@ std::optional<int64_t> optional_id(const gguf::File& file, std::string_view key)
          gguf::value_type_name(v->type));
   }
   if (const auto* u = std::get_if<uint64_t>(&v->data)) {
+    // Converters write "no such token" as -1 stored in a u32 (llama2.c's, for one): keep it as -1.
+    if (*u == 0xFFFFFFFFull || *u == ~0ull) return -1;
     // A u64 beyond int64 cannot be an id; report it as an impossible one rather than wrap it.
     return *u > static_cast<uint64_t>(INT64_MAX) ? INT64_MAX : static_cast<int64_t>(*u);
   }

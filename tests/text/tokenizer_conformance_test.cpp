@@ -153,6 +153,35 @@ TEST(TokenizerConformance, SpmByteFallbackSplitsCharacters) {
   EXPECT_EQ(out + stream.flush(), " \xF0\x9F\xA6\x99");  // not text_start: the dummy space stays
 }
 
+// stories260K (a real model file): the reference's prompt ids, and its generated ids decode to its text.
+TEST(TokenizerConformance, Stories260KReference) {
+  const std::string md = read_file(std::string(MUSE_SHARED_DATA) + "/reference/stories260K-greedy.md");
+  auto ids_after = [&](const std::string& label) {
+    const size_t at = md.find(label);
+    EXPECT_NE(at, std::string::npos) << label;
+    const size_t open = md.find('`', at + label.size()), close = md.find('`', open + 1);
+    std::istringstream in(md.substr(open + 1, close - open - 1));
+    std::vector<int32_t> ids;
+    for (int32_t id; in >> id;) ids.push_back(id);
+    return ids;
+  };
+  const auto prompt = ids_after("Prompt ids:");
+  const auto generated = ids_after("Generated ids (128):");
+  ASSERT_EQ(generated.size(), 128u);
+  const size_t fence = md.find("```\n", md.find("Text (prompt included):"));
+  const size_t end = md.find("```", fence + 4);
+  const std::string text = md.substr(fence + 4, end - fence - 4);
+
+  auto file = gguf::File::open(std::string(MUSE_SHARED_DATA) + "/models/stories260K.gguf");
+  auto tok = Tokenizer::from_gguf(*file);
+  EXPECT_TRUE(tok->warnings().empty()) << tok->warnings().front();  // its -1 ids mean "none"
+  EXPECT_EQ(tok->sep(), -1);
+  EXPECT_EQ(tok->encode("Once upon a time", /*add_special=*/true, /*parse_special=*/false), prompt);
+  std::vector<int32_t> all = prompt;
+  all.insert(all.end(), generated.begin(), generated.end());
+  EXPECT_EQ(tok->decode(all, /*skip_special=*/true), text);
+}
+
 TEST(TokenizerConformance, MetadataOfRealVocabs) {
   auto spm = load("llama-spm");
   EXPECT_EQ(spm->kind(), TokenizerKind::kSpm);

@@ -233,6 +233,12 @@ TEST(TokenizerSpm, SpecialIdsOutOfRangeFallBackToDefaultsWithWarning) {
   EXPECT_EQ(t->bos(), 1);
   ASSERT_GE(t->warnings().size(), 2u);
   EXPECT_NE(t->warnings()[0].find("bos_token_id = -3"), std::string::npos) << t->warnings()[0];
+  // -1 is the converters' "none": no default, no warning.
+  VocabData w = spm_vocab({{kSp, -1}, {"a", -1}});
+  w.eos = -1;
+  auto u = Tokenizer::from_vocab(w);
+  EXPECT_EQ(u->eos(), -1);
+  EXPECT_TRUE(u->warnings().empty());
 }
 
 TEST(TokenizerSpm, MatchesNaiveReferenceOnRandomVocabs) {
