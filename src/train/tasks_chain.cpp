@@ -40,7 +40,9 @@ struct Tree {
       n.right = build(rng, ops - 1 - left_ops, operand_digits);
       // Subtraction keeps the larger side on the left, so subtrees never go negative.
       if (n.op == '-' && nodes[n.left].value < nodes[n.right].value) std::swap(n.left, n.right);
-      n.value = apply(n.op, nodes[n.left].value, nodes[n.right].value);
+      // Once a subtree left [0, limit] the draw is rejected anyway; skipping the arithmetic keeps a
+      // product of two huge values from overflowing. In range, a product is at most limit^2 <= 10^18.
+      n.value = in_range ? apply(n.op, nodes[n.left].value, nodes[n.right].value) : 0;
       // A product keeps one single-digit factor: the chain family teaches the order of operations,
       // and long multiplication has its own family.
       if (n.op == '*' && nodes[n.left].value > 9 && nodes[n.right].value > 9) in_range = false;

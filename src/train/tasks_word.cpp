@@ -21,26 +21,38 @@ const char* const kNames[] = {"Anna", "Ben",  "Carla", "David", "Emma", "Finn", 
                               "Rosa", "Sam",  "Tara",  "Omar",  "Lily", "Max",  "Nina",  "Tom"};
 
 struct Stock {
-  const char* noun;        // what is counted, plural: "apples", "kilograms of rice", "dollars"
-  const char* group;       // goods: the container ("bag"); money: the thing bought ("book")
-  const char* groups;      // plural of group
+  const char* noun;    // what is counted, plural: "apples", "kilograms of rice", "dollars"
+  const char* thing;   // the stock as a whole: "apples", "rice", "money"
+  const char* group;   // goods: the container ("bag"); money: the thing bought ("book")
+  const char* groups;  // plural of group
   bool money;
 };
 
 const Stock kStocks[] = {
-    {"apples", "bag", "bags", false},           {"marbles", "jar", "jars", false},
-    {"stickers", "pack", "packs", false},       {"pencils", "box", "boxes", false},
-    {"cookies", "box", "boxes", false},         {"cards", "pack", "packs", false},
-    {"shells", "bucket", "buckets", false},     {"beads", "bag", "bags", false},
-    {"eggs", "carton", "cartons", false},       {"books", "box", "boxes", false},
-    {"kilograms of rice", "bag", "bags", false}, {"liters of juice", "bottle", "bottles", false},
-    {"meters of rope", "roll", "rolls", false}, {"meters of ribbon", "roll", "rolls", false},
-    {"dollars", "book", "books", true},         {"dollars", "toy", "toys", true},
-    {"dollars", "ticket", "tickets", true},     {"dollars", "pen", "pens", true},
-    {"dollars", "cake", "cakes", true},         {"dollars", "notebook", "notebooks", true},
+    {"apples", "apples", "bag", "bags", false},
+    {"marbles", "marbles", "jar", "jars", false},
+    {"stickers", "stickers", "pack", "packs", false},
+    {"pencils", "pencils", "box", "boxes", false},
+    {"cookies", "cookies", "box", "boxes", false},
+    {"cards", "cards", "pack", "packs", false},
+    {"shells", "shells", "bucket", "buckets", false},
+    {"beads", "beads", "bag", "bags", false},
+    {"eggs", "eggs", "carton", "cartons", false},
+    {"books", "books", "box", "boxes", false},
+    {"kilograms of rice", "rice", "bag", "bags", false},
+    {"liters of juice", "juice", "bottle", "bottles", false},
+    {"meters of rope", "rope", "roll", "rolls", false},
+    {"meters of ribbon", "ribbon", "roll", "rolls", false},
+    {"dollars", "money", "book", "books", true},
+    {"dollars", "money", "toy", "toys", true},
+    {"dollars", "money", "ticket", "tickets", true},
+    {"dollars", "money", "pen", "pens", true},
+    {"dollars", "money", "cake", "cakes", true},
+    {"dollars", "money", "notebook", "notebooks", true},
 };
 
-// Placeholders: {N} the person, {O} another person, {obj} the stock noun, {c}/{cs} the group word,
+// Placeholders: {N} the person, {O} another person, {obj} the stock noun, {thing} the stock as a
+// whole, {c}/{cs} the group word,
 // {x} {y} {n} {k} {m} numbers.
 const char* const kStartHas[] = {"{N} has {x} {obj}.", "At first, {N} has {x} {obj}.", "{N} starts with {x} {obj}."};
 const char* const kStartMore[] = {"{O} has {y} {obj}. {N} has {n} more {obj} than {O}."};
@@ -65,11 +77,20 @@ const char* const kMoneyGroupLose[] = {"{N} buys {k} {cs} that cost {m} dollars 
                                        "{N} pays for {k} {cs} at {m} dollars each."};
 const char* const kTimes[] = {"{N} now has {k} times as many {obj} as before.",
                               "After a week, {N} has {k} times as many {obj} as before."};
-const char* const kGoodsShare[] = {"{N} splits the {obj} into {k} equal parts and keeps one part.",
-                                   "{N} shares the {obj} equally among {k} people, {N} included, and keeps one share."};
-const char* const kMoneyShare[] = {"{N} splits the money into {k} equal parts and keeps one part."};
+const char* const kShare[] = {"{N} splits the {thing} into {k} equal parts and keeps one part.",
+                              "{N} shares the {thing} equally among {k} people, {N} included, and keeps one share."};
 const char* const kAsk[] = {"How many {obj} does {N} have now?", "How many {obj} does {N} have at the end?"};
 const char* const kAskAfterLoss[] = {"How many {obj} does {N} have left?"};
+
+// A start amount has the full operand_digits digits (at least 3), so that losses have room. Amounts
+// that change hands are at least 2 ("1 more apples" reads badly and teaches nothing).
+int64_t start_amount(TaskRng& rng, int digits) {
+  int64_t v;
+  do {
+    v = random_with_digits(rng, digits);
+  } while (v < 3);
+  return v;
+}
 
 enum class StepKind { kGain, kLose, kGroupGain, kGroupLose, kTimes, kShare };
 
@@ -84,7 +105,7 @@ struct Story {
   int64_t value = 0;
 
   std::string fill(const char* tpl, int64_t x = 0, int64_t y = 0, int64_t n = 0, int64_t k = 0, int64_t m = 0) const {
-    return fmt::format(fmt::runtime(tpl), fmt::arg("N", name), fmt::arg("O", other), fmt::arg("obj", stock->noun),
+    return fmt::format(fmt::runtime(tpl), fmt::arg("N", name), fmt::arg("O", other), fmt::arg("obj", stock->noun), fmt::arg("thing", stock->thing),
                        fmt::arg("c", stock->group), fmt::arg("cs", stock->groups), fmt::arg("x", x),
                        fmt::arg("y", y), fmt::arg("n", n), fmt::arg("k", k), fmt::arg("m", m));
   }
@@ -113,23 +134,23 @@ Draft generate_word(TaskRng& rng, const Difficulty& d) {
   // The start: a plain amount, or (counting as one step) an amount relative to someone else's.
   const int64_t start_kind = steps_left >= 1 ? rng.range(0, 5) : 0;
   if (start_kind <= 2) {
-    st.value = random_up_to_digits(rng, d.operand_digits, 2);
+    st.value = start_amount(rng, d.operand_digits);
     st.sentences.push_back(st.fill(rng.pick(kStartHas), st.value));
     st.formula = std::to_string(st.value);
     line(t, fmt::format("{} starts with {} {}.", st.name, st.value, st.stock->noun));
   } else {
     --steps_left;
-    const int64_t y = random_up_to_digits(rng, d.operand_digits, 3);
+    const int64_t y = start_amount(rng, d.operand_digits);
     std::string s = fmt::format("{} has {} {}. ", st.other, y, st.stock->noun);
     if (start_kind == 3) {
-      const int64_t n = rng.range(1, max_amount);
+      const int64_t n = rng.range(2, max_amount);
       st.value = y + n;
       st.sentences.push_back(st.fill(rng.pick(kStartMore), 0, y, n));
       st.formula = fmt::format("{} + {}", y, n);
       st.formula_additive = true;
       s += fmt::format("{} has {} more, so {} + {} = {}.", st.name, n, y, n, st.value);
     } else if (start_kind == 4) {
-      const int64_t n = rng.range(1, y - 1);
+      const int64_t n = rng.range(2, y - 1);
       st.value = y - n;
       st.sentences.push_back(st.fill(rng.pick(kStartFewer), 0, y, n));
       st.formula = fmt::format("{} - {}", y, n);
@@ -161,14 +182,14 @@ Draft generate_word(TaskRng& rng, const Difficulty& d) {
       const int64_t cur = st.value;
       std::string s = fmt::format("Step {}: ", step);
       if (kind == StepKind::kGain) {
-        const int64_t n = random_up_to_digits(rng, d.operand_digits, 1);
+        const int64_t n = random_up_to_digits(rng, d.operand_digits, 2);
         st.sentences.push_back(st.fill(money ? rng.pick(kMoneyGain) : rng.pick(kGoodsGain), 0, 0, n));
         st.value = cur + n;
         st.formula += fmt::format(" + {}", n);
         s += fmt::format("This adds {}. {} + {} = {}.", n, cur, n, st.value);
       } else if (kind == StepKind::kLose) {
-        if (cur < 2) continue;
-        const int64_t n = rng.range(1, std::min(cur - 1, max_amount));
+        if (cur < 3) continue;
+        const int64_t n = rng.range(2, std::min(cur - 1, max_amount));
         st.sentences.push_back(st.fill(money ? rng.pick(kMoneyLose) : rng.pick(kGoodsLose), 0, 0, n));
         st.value = cur - n;
         st.formula += fmt::format(" - {}", n);
@@ -208,7 +229,7 @@ Draft generate_word(TaskRng& rng, const Difficulty& d) {
         }
         if (divisors.empty()) continue;
         const int64_t k = divisors[rng.index(divisors.size())];
-        st.sentences.push_back(st.fill(money ? rng.pick(kMoneyShare) : rng.pick(kGoodsShare), 0, 0, 0, k));
+        st.sentences.push_back(st.fill(rng.pick(kShare), 0, 0, 0, k));
         st.value = cur / k;
         st.formula = st.formula_additive ? fmt::format("({}) / {}", st.formula, k) : fmt::format("{} / {}", st.formula, k);
         s += fmt::format("{} keeps 1 of {} equal parts. {} / {} = {}.", st.name, k, cur, k, st.value);

@@ -12,6 +12,10 @@
 #include "train/tasks_suite.h"
 #include "train/tasks_test_util.h"
 
+#ifdef MUSE_HAVE_RAPIDCHECK
+#include <rapidcheck/gtest.h>
+#endif
+
 namespace muse::train {
 namespace {
 
@@ -270,6 +274,32 @@ TEST(Tasks, CustomKnobsAtTheEdgesStillGenerateCorrectProblems) {
     }
   }
 }
+
+#ifdef MUSE_HAVE_RAPIDCHECK
+// Any valid combination of knobs gives correct problems in every family (under UBSan this also hunts
+// overflow at the large ends of the ranges).
+RC_GTEST_PROP(TasksProp, AnyValidKnobsGiveCorrectProblems, ()) {
+  Difficulty d;
+  d.level = Level::kCustom;
+  d.min_digits = *rc::gen::inRange(2, 10);
+  d.max_digits = *rc::gen::inRange(d.min_digits, 10);
+  d.max_factor_digits = *rc::gen::inRange(1, d.min_digits + 1);
+  d.min_steps = *rc::gen::inRange(1, 9);
+  d.max_steps = *rc::gen::inRange(d.min_steps, 9);
+  d.operand_digits = *rc::gen::inRange(1, 5);
+  d.min_list = *rc::gen::inRange(2, 21);
+  d.max_list = *rc::gen::inRange(d.min_list, 21);
+  d.list_digits = *rc::gen::inRange(1, 7);
+  const uint64_t seed = *rc::gen::inRange<uint64_t>(0, 3 * kSplitSeedSpan);
+  for (Family f : kAllFamilies) {
+    const Problem p = generate(f, d, seed);
+    RC_ASSERT(p.trace.find("So the result is " + p.answer + ".\n") != std::string::npos);
+    RC_ASSERT(check_answer(p.short_answer, p.answer, Checker::kNumeric));
+    RC_ASSERT(split_of_key(p.key) == split_of_seed(seed));
+    testing::check_common(p);
+  }
+}
+#endif
 
 TEST(Tasks, TracesAndShortAnswersPassTheChecker) {
   for (Family f : kAllFamilies) {
