@@ -201,7 +201,7 @@ std::string percent_format(Interpreter& interp, std::string_view fmt, const Valu
       int64_t n = -1;
       while (i < fmt.size() && fmt[i] >= '0' && fmt[i] <= '9') {
         n = (n < 0 ? 0 : n) * 10 + (fmt[i] - '0');
-        if (n > 100'000'000) fail(FailKind::kValue, "width too big");
+        if (n > 100'000'000) fail(FailKind::kLimit, "format width or precision {}... is too large", n);
         ++i;
       }
       target = n;
@@ -282,7 +282,7 @@ FormatSpec parse_format_spec(std::string_view spec) {
     int64_t n = -1;
     while (i < s.size() && s[i] >= '0' && s[i] <= '9') {
       n = (n < 0 ? 0 : n) * 10 + static_cast<int64_t>(s[i] - '0');
-      if (n > 100'000'000) fail(FailKind::kValue, "Too many decimal digits in format string");
+      if (n > 100'000'000) fail(FailKind::kLimit, "format width or precision {}... is too large", n);
       ++i;
     }
     return n;

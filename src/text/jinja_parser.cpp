@@ -847,7 +847,7 @@ class Parser {
   }
 
   ExprPtr parse_call(ExprPtr node) {
-    auto e = make(ExprKind::kCall, cur().pos);
+    auto e = make(ExprKind::kCall, node->pos);  // errors point at the start of the call expression
     e->operands.push_back(std::move(node));
     parse_call_args(*e);
     return finish(std::move(e));
