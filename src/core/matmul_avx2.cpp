@@ -21,7 +21,7 @@ using namespace ymm;  // NOLINT(build/namespaces): the shared 256-bit helpers an
 // Q4_0: two blocks per step; nibbles of blocks (2p, 2p+1) against the pack's lo/hi halves.
 struct Q4_0Kernel {
   template <int R, int T>
-  static void run(const GemmArgs& a, int64_t r, int64_t t) {
+  static void run(const GemmArgs& a, const int64_t* rows, int64_t t) {
     const __m256i m4 = _mm256_set1_epi8(0x0F);
     const __m256i ones = _mm256_set1_epi16(1);
     const int64_t nb = a.k / 32;
@@ -35,7 +35,7 @@ struct Q4_0Kernel {
       __m256i lo[R], hi[R];
       __m256 dw[R];
       for (int i = 0; i < R; ++i) {
-        const uint8_t* blk = a.w + (r + i) * a.w_stride + 18 * b;
+        const uint8_t* blk = a.w + rows[i] * a.w_stride + 18 * b;
         const __m128i q0 = _mm_loadu_si128(reinterpret_cast<const __m128i*>(blk + 2));
         const __m128i q1 = pair ? _mm_loadu_si128(reinterpret_cast<const __m128i*>(blk + 20)) : _mm_setzero_si128();
         const __m256i q = _mm256_set_m128i(q1, q0);
@@ -56,14 +56,14 @@ struct Q4_0Kernel {
         }
       }
     }
-    store_sums<R, T>(a, r, t, acc, extra);
+    store_sums<R, T>(a, rows, t, acc, extra);
   }
 };
 
 // Q8_0: one block per step, |w| x sign(a, w) so that vpmaddubsw sees an unsigned first operand.
 struct Q8_0Kernel {
   template <int R, int T>
-  static void run(const GemmArgs& a, int64_t r, int64_t t) {
+  static void run(const GemmArgs& a, const int64_t* rows, int64_t t) {
     const __m256i ones = _mm256_set1_epi16(1);
     const int64_t nb = a.k / 32;
     __m256 acc[R][T];
@@ -75,7 +75,7 @@ struct Q8_0Kernel {
       __m256i q[R];
       float dw[R];
       for (int i = 0; i < R; ++i) {
-        const uint8_t* blk = a.w + (r + i) * a.w_stride + 34 * b;
+        const uint8_t* blk = a.w + rows[i] * a.w_stride + 34 * b;
         q[i] = load256(blk + 2);
         dw[i] = f16(blk);
       }
@@ -90,7 +90,7 @@ struct Q8_0Kernel {
         }
       }
     }
-    store_sums<R, T>(a, r, t, acc, extra);
+    store_sums<R, T>(a, rows, t, acc, extra);
   }
 };
 
@@ -99,10 +99,10 @@ struct Q8_0Kernel {
 template <typename Load>
 struct PlainKernel {
   template <int R, int T>
-  static void run(const GemmArgs& a, int64_t r, int64_t t) {
+  static void run(const GemmArgs& a, const int64_t* rows, int64_t t) {
     const int64_t k = a.k;
     const uint8_t* w[R];
-    for (int i = 0; i < R; ++i) w[i] = a.w + (r + i) * a.w_stride;
+    for (int i = 0; i < R; ++i) w[i] = a.w + rows[i] * a.w_stride;
     const float* x[T];
     for (int j = 0; j < T; ++j) x[j] = reinterpret_cast<const float*>(a.act + (t + j) * a.act_stride);
     __m256 acc[R][T];
@@ -122,7 +122,7 @@ struct PlainKernel {
       for (int i = 0; i < R; ++i)
         for (int j = 0; j < T; ++j) extra[i][j] += Load::scalar(w[i], e) * x[j][e];
     }
-    store_sums<R, T>(a, r, t, acc, extra);
+    store_sums<R, T>(a, rows, t, acc, extra);
   }
 };
 

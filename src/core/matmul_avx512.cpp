@@ -16,13 +16,11 @@
 #include "core/matmul_internal.h"
 #include "core/matmul_ymm_kernels.h"
 
-// Tuning knobs (override with -D to experiment; the defaults are what bench/kernels measured best):
-// rows per decode micro-tile, and how far ahead (bytes) each weight row is prefetched (0 = off).
+// Rows per decode micro-tile (a tuning knob: override with -D to experiment). Measured from DRAM,
+// one thread, Q4_0 rows of 2048/5632: 1 row 21/15 GB/s, 2: 24/26, 4: 26/26, 8: 24/20 (software
+// prefetching, 256 B to 8 KiB ahead into L1 or L2, only ever made it slower).
 #ifndef MUSE_DEC_R
 #define MUSE_DEC_R 4
-#endif
-#ifndef MUSE_PF
-#define MUSE_PF 1024
 #endif
 
 namespace muse::core::detail {
@@ -30,17 +28,36 @@ namespace {
 
 // Runs K::run<R, T>(a, r, t) over the [r0, r1) x [t0, t1) tile: one token with 4 rows at a time
 // (decode), or 4 tokens x 2 rows (prompt: each expanded weight group serves 4 tokens).
+// Decode (one token): the rows are cut into R equal segments and each micro-tile takes one row from
+// every segment, so the R weight streams are far apart. (Adjacent rows, ~1-3 KB each, read in
+// lock step defeat the hardware prefetchers: measured 2.5x slower from DRAM than far-apart streams.)
+template <typename K, int R>
+void decode_rows(const GemmArgs& a, int64_t r0, int64_t r1, int64_t t) {
+  const int64_t seg = (r1 - r0) / R;
+  int64_t rows[R];
+  for (int64_t j = 0; j < seg; ++j) {
+    for (int i = 0; i < R; ++i) rows[i] = r0 + i * seg + j;
+    K::template run<R, 1>(a, rows, t);
+  }
+  for (int64_t r = r0 + R * seg; r < r1; ++r) K::template run<1, 1>(a, &r, t);
+}
+
+// Prompt (several tokens): adjacent rows, their weights are L2-resident (matmul.cpp blocks rows).
 template <typename K, int R, int T>
 void rows_loop(const GemmArgs& a, int64_t r0, int64_t r1, int64_t t) {
   int64_t r = r0;
-  for (; r + R <= r1; r += R) K::template run<R, T>(a, r, t);
-  for (; r < r1; ++r) K::template run<1, T>(a, r, t);
+  for (; r + R <= r1; r += R) {
+    int64_t rows[R];
+    for (int i = 0; i < R; ++i) rows[i] = r + i;
+    K::template run<R, T>(a, rows, t);
+  }
+  for (; r < r1; ++r) K::template run<1, T>(a, &r, t);
 }
 
 template <typename K>
 void tiles(const GemmArgs& a, int64_t r0, int64_t r1, int64_t t0, int64_t t1) {
   if (t1 - t0 == 1) {
-    rows_loop<K, MUSE_DEC_R, 1>(a, r0, r1, t0);
+    decode_rows<K, MUSE_DEC_R>(a, r0, r1, t0);
     return;
   }
   int64_t t = t0;
@@ -54,9 +71,9 @@ void tiles(const GemmArgs& a, int64_t r0, int64_t r1, int64_t t0, int64_t t1) {
 }
 
 template <int R, int T>
-void store_sums(const GemmArgs& a, int64_t r, int64_t t, __m512 (&acc)[R][T]) {
+void store_sums(const GemmArgs& a, const int64_t* rows, int64_t t, __m512 (&acc)[R][T]) {
   for (int j = 0; j < T; ++j) {
-    for (int i = 0; i < R; ++i) a.y[(t + j) * a.y_stride + r + i] = _mm512_reduce_add_ps(acc[i][j]);
+    for (int i = 0; i < R; ++i) a.y[(t + j) * a.y_stride + rows[i]] = _mm512_reduce_add_ps(acc[i][j]);
   }
 }
 
@@ -66,7 +83,7 @@ void store_sums(const GemmArgs& a, int64_t r, int64_t t, __m512 (&acc)[R][T]) {
 // block 3's. vpermt2w gathers the 64 nibble bytes, vpermw spreads each d over its block's 4 lanes.
 struct Q4_0Kernel {
   template <int R, int T>
-  static void run(const GemmArgs& a, int64_t r, int64_t t) {
+  static void run(const GemmArgs& a, const int64_t* rows, int64_t t) {
     // Word indices (every d and qs starts at an even byte): qs of block j = words 9j+1 .. 9j+8;
     // block 3's come from the second source (index 32 + word of the load at +56).
     alignas(64) static constexpr uint16_t kQIdx[32] = {1,  2,  3,  4,  5,  6,  7,  8,  10, 11, 12,
@@ -78,7 +95,7 @@ struct Q4_0Kernel {
     const __m512i m4 = _mm512_set1_epi8(0x0F);
     const int64_t nb = a.k / 32, ng = (nb + 3) / 4;
     const uint8_t* w[R];
-    for (int i = 0; i < R; ++i) w[i] = a.w + (r + i) * a.w_stride;
+    for (int i = 0; i < R; ++i) w[i] = a.w + rows[i] * a.w_stride;
     const uint8_t* act[T];
     for (int j = 0; j < T; ++j) act[j] = a.act + (t + j) * a.act_stride;
     __m512 acc[R][T];
@@ -94,7 +111,6 @@ struct Q4_0Kernel {
         if (!partial) {
           raw = _mm512_loadu_si512(p);
           raw2 = _mm512_zextsi128_si512(_mm_loadu_si128(reinterpret_cast<const __m128i*>(p + 56)));
-          if (MUSE_PF) _mm_prefetch(reinterpret_cast<const char*>(p + MUSE_PF), _MM_HINT_T0);
         } else {
           const int64_t blocks = nb - 4 * g;  // 1..3: only 18*blocks bytes belong to this row
           raw = _mm512_maskz_loadu_epi8(_cvtu64_mask64((1ull << (18 * blocks)) - 1), p);
@@ -121,7 +137,7 @@ struct Q4_0Kernel {
     const int64_t full = nb / 4;
     for (int64_t g = 0; g < full; ++g) step(g, false);
     if (full < ng) step(full, true);
-    store_sums<R, T>(a, r, t, acc);
+    store_sums<R, T>(a, rows, t, acc);
   }
 };
 
@@ -130,13 +146,13 @@ struct Q4_0Kernel {
 // 0x80); the pack's bias (-128 * sum of 4 activations per lane) cancels the +128.
 struct Q8_0Kernel {
   template <int R, int T>
-  static void run(const GemmArgs& a, int64_t r, int64_t t) {
+  static void run(const GemmArgs& a, const int64_t* rows, int64_t t) {
     alignas(64) static constexpr uint16_t kDIdx[32] = {0, 0, 0, 0, 0, 0, 0, 0, 17, 17, 17, 17, 17, 17, 17, 17};
     const __m512i didx = _mm512_load_si512(kDIdx);
     const __m512i flip = _mm512_set1_epi8(static_cast<char>(0x80));
     const int64_t nb = a.k / 32, ng = (nb + 1) / 2;
     const uint8_t* w[R];
-    for (int i = 0; i < R; ++i) w[i] = a.w + (r + i) * a.w_stride;
+    for (int i = 0; i < R; ++i) w[i] = a.w + rows[i] * a.w_stride;
     const uint8_t* act[T];
     for (int j = 0; j < T; ++j) act[j] = a.act + (t + j) * a.act_stride;
     __m512 acc[R][T];
@@ -154,7 +170,6 @@ struct Q8_0Kernel {
           qq = _mm512_inserti64x4(
               _mm512_castsi256_si512(_mm256_loadu_si256(reinterpret_cast<const __m256i*>(p + 2))),
               _mm256_loadu_si256(reinterpret_cast<const __m256i*>(p + 36)), 1);
-          if (MUSE_PF) _mm_prefetch(reinterpret_cast<const char*>(p + MUSE_PF), _MM_HINT_T0);
         } else {  // the row's last block has no partner
           raw = _mm512_maskz_loadu_epi8(_cvtu64_mask64((1ull << 34) - 1), p);
           qq = _mm512_zextsi256_si512(_mm256_loadu_si256(reinterpret_cast<const __m256i*>(p + 2)));
@@ -176,7 +191,7 @@ struct Q8_0Kernel {
     const int64_t full = nb / 2;
     for (int64_t g = 0; g < full; ++g) step(g, false);
     if (full < ng) step(full, true);
-    store_sums<R, T>(a, r, t, acc);
+    store_sums<R, T>(a, rows, t, acc);
   }
 };
 
@@ -185,10 +200,10 @@ struct Q8_0Kernel {
 template <typename Load>
 struct PlainKernel {
   template <int R, int T>
-  static void run(const GemmArgs& a, int64_t r, int64_t t) {
+  static void run(const GemmArgs& a, const int64_t* rows, int64_t t) {
     const int64_t k = a.k;
     const uint8_t* w[R];
-    for (int i = 0; i < R; ++i) w[i] = a.w + (r + i) * a.w_stride;
+    for (int i = 0; i < R; ++i) w[i] = a.w + rows[i] * a.w_stride;
     const float* x[T];
     for (int j = 0; j < T; ++j) x[j] = reinterpret_cast<const float*>(a.act + (t + j) * a.act_stride);
     __m512 acc[R][T];
@@ -212,7 +227,7 @@ struct PlainKernel {
         for (int i = 0; i < R; ++i) acc[i][j] = _mm512_fmadd_ps(wv[i], xv, acc[i][j]);
       }
     }
-    store_sums<R, T>(a, r, t, acc);
+    store_sums<R, T>(a, rows, t, acc);
   }
 };
 

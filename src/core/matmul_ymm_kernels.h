@@ -42,17 +42,36 @@ float load_f32(const uint8_t* p) {
 
 __m256i load256(const void* p) { return _mm256_loadu_si256(static_cast<const __m256i*>(p)); }
 
+// Decode (one token): the rows are cut into R equal segments and each micro-tile takes one row from
+// every segment, so the R weight streams are far apart. (Adjacent rows, ~1-3 KB each, read in
+// lock step defeat the hardware prefetchers: measured 2.5x slower from DRAM than far-apart streams.)
+template <typename K, int R>
+void decode_rows(const GemmArgs& a, int64_t r0, int64_t r1, int64_t t) {
+  const int64_t seg = (r1 - r0) / R;
+  int64_t rows[R];
+  for (int64_t j = 0; j < seg; ++j) {
+    for (int i = 0; i < R; ++i) rows[i] = r0 + i * seg + j;
+    K::template run<R, 1>(a, rows, t);
+  }
+  for (int64_t r = r0 + R * seg; r < r1; ++r) K::template run<1, 1>(a, &r, t);
+}
+
+// Prompt (several tokens): adjacent rows, their weights are L2-resident (matmul.cpp blocks rows).
 template <typename K, int R, int T>
 void rows_loop(const GemmArgs& a, int64_t r0, int64_t r1, int64_t t) {
   int64_t r = r0;
-  for (; r + R <= r1; r += R) K::template run<R, T>(a, r, t);
-  for (; r < r1; ++r) K::template run<1, T>(a, r, t);
+  for (; r + R <= r1; r += R) {
+    int64_t rows[R];
+    for (int i = 0; i < R; ++i) rows[i] = r + i;
+    K::template run<R, T>(a, rows, t);
+  }
+  for (; r < r1; ++r) K::template run<1, T>(a, &r, t);
 }
 
 template <typename K>
 void tiles(const GemmArgs& a, int64_t r0, int64_t r1, int64_t t0, int64_t t1) {
   if (t1 - t0 == 1) {
-    rows_loop<K, 2, 1>(a, r0, r1, t0);
+    decode_rows<K, 2>(a, r0, r1, t0);
     return;
   }
   int64_t t = t0;
@@ -67,9 +86,9 @@ void tiles(const GemmArgs& a, int64_t r0, int64_t r1, int64_t t0, int64_t t1) {
 
 // Per (row, token) the kernels produce a vector accumulator plus a scalar; y = hsum(vec) + scalar.
 template <int R, int T>
-void store_sums(const GemmArgs& a, int64_t r, int64_t t, __m256 (&acc)[R][T], const float (&extra)[R][T]) {
+void store_sums(const GemmArgs& a, const int64_t* rows, int64_t t, __m256 (&acc)[R][T], const float (&extra)[R][T]) {
   for (int j = 0; j < T; ++j) {
-    for (int i = 0; i < R; ++i) a.y[(t + j) * a.y_stride + r + i] = hsum(acc[i][j]) + extra[i][j];
+    for (int i = 0; i < R; ++i) a.y[(t + j) * a.y_stride + rows[i]] = hsum(acc[i][j]) + extra[i][j];
   }
 }
 
@@ -80,7 +99,7 @@ void store_sums(const GemmArgs& a, int64_t r, int64_t t, __m256 (&acc)[R][T], co
 template <bool kFive>
 struct K4Kernel {
   template <int R, int T>
-  static void run(const GemmArgs& a, int64_t r, int64_t t) {
+  static void run(const GemmArgs& a, const int64_t* rows, int64_t t) {
     const __m256i m4 = _mm256_set1_epi8(0x0F);
     const int64_t nsb = a.k / 256;
     const size_t bytes = kFive ? sizeof(BlockQ5_K) : sizeof(BlockQ4_K);
@@ -90,7 +109,7 @@ struct K4Kernel {
       for (int j = 0; j < T; ++j) acc[i][j] = _mm256_setzero_ps();
     for (int64_t b = 0; b < nsb; ++b) {
       for (int i = 0; i < R; ++i) {
-        const uint8_t* blk = a.w + (r + i) * a.w_stride + b * bytes;
+        const uint8_t* blk = a.w + rows[i] * a.w_stride + b * bytes;
         const float d = f16(blk), dmin = f16(blk + 2);
         // Unpack the 6-bit scales/mins of all 8 sub-blocks at once (scale_min_k4, 4 bytes per op):
         // sc[0..3] = s0 & 63, m[0..3] = s1 & 63, sc[4..7] = (s2 & 15) | (s0 >> 6) << 4,
@@ -142,7 +161,7 @@ struct K4Kernel {
         }
       }
     }
-    store_sums<R, T>(a, r, t, acc, extra);
+    store_sums<R, T>(a, rows, t, acc, extra);
   }
 };
 
@@ -150,7 +169,7 @@ struct K4Kernel {
 // offset is sum_i sc_i * 32 * bsum16_i, subtracted in i32.
 struct Q6KKernel {
   template <int R, int T>
-  static void run(const GemmArgs& a, int64_t r, int64_t t) {
+  static void run(const GemmArgs& a, const int64_t* rows, int64_t t) {
     const __m256i m4 = _mm256_set1_epi8(0x0F);
     const int64_t nsb = a.k / 256;
     __m256 acc[R][T];
@@ -159,7 +178,7 @@ struct Q6KKernel {
       for (int j = 0; j < T; ++j) acc[i][j] = _mm256_setzero_ps();
     for (int64_t b = 0; b < nsb; ++b) {
       for (int i = 0; i < R; ++i) {
-        const uint8_t* blk = a.w + (r + i) * a.w_stride + b * sizeof(BlockQ6_K);
+        const uint8_t* blk = a.w + rows[i] * a.w_stride + b * sizeof(BlockQ6_K);
         const float d = f16(blk + 208);
         const __m128i sc8 = _mm_loadu_si128(reinterpret_cast<const __m128i*>(blk + 192));
         const __m256i sc16 = _mm256_cvtepi8_epi16(sc8);  // 16 scales as i16
@@ -213,7 +232,7 @@ struct Q6KKernel {
         }
       }
     }
-    store_sums<R, T>(a, r, t, acc, extra);
+    store_sums<R, T>(a, rows, t, acc, extra);
   }
 };
 
