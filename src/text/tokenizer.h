@@ -100,8 +100,9 @@ class Tokenizer {
   // The bytes one token stands for: SPM U+2581 -> ' ', <0xNN> -> that byte, BPE byte-decoded; control and
   // user-defined tokens give their text; unused tokens give "". May be a partial UTF-8 sequence.
   std::string token_to_piece(int32_t id) const;
-  // The text of a whole sequence: the pieces concatenated, minus the one dummy-prefix space an SPM vocab
-  // puts in front of the text. skip_special drops control and unknown tokens. Bytes are returned as the
+  // The text of a whole sequence: the pieces concatenated, minus the one leading space of the first
+  // piece that SPM's dummy prefix (or WordPiece's word-start marker) stands for. skip_special drops
+  // control and unknown tokens. Bytes are returned as the
   // tokens give them (they may be invalid UTF-8 if the ids are); StreamDecoder returns only valid UTF-8.
   std::string decode(std::span<const int32_t> ids, bool skip_special = false) const;
 

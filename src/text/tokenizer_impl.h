@@ -23,6 +23,8 @@ namespace muse::text {
 
 namespace detail {
 
+constexpr std::string_view kSpmSpace = "\xE2\x96\x81";  // U+2581, SentencePiece's visible space
+
 // A 64-bit hash of a byte string, 8 bytes per step (a splitmix-style mix; not for adversaries).
 inline uint64_t hash_bytes(std::string_view s) {
   uint64_t h = 0x9E3779B97F4A7C15ull ^ s.size();
@@ -192,6 +194,9 @@ struct Tokenizer::Impl {
 
   int32_t bos = -1, eos = -1, eot = -1, eom = -1, unk = -1, sep = -1, pad = -1;
   bool add_bos = false, add_eos = false, add_sep = false, add_space_prefix = false;
+  // decode() drops one leading space of the first piece: SPM's dummy prefix, or WordPiece's word-start
+  // marker (the reference decoders print no space before the first word).
+  bool strip_first_space = false;
   std::vector<std::string> warnings;
 
   // SPM: the <0xNN> token of each byte; BPE: the token of each byte's byte-level character. -1: none.

@@ -156,7 +156,9 @@ SplitScratch::State& SplitScratch::state() {
     state_->context = pcre2_match_context_create(nullptr);
     // Repeated groups (Chameleon's image tokens) need JIT stack per iteration; 32 KiB grows to 8 MiB.
     state_->jit_stack = pcre2_jit_stack_create(32 * 1024, 8 * 1024 * 1024, nullptr);
-    MUSE_ASSERT(state_->match && state_->context && state_->jit_stack);
+    if (!state_->match || !state_->context || !state_->jit_stack) {
+      fail(ErrorCode::kOutOfRange, "pre-tokenizer: out of memory for the regex match state");
+    }
     pcre2_jit_stack_assign(state_->context, nullptr, state_->jit_stack);
   }
   return *state_;

@@ -15,7 +15,6 @@ namespace muse::text::detail {
 namespace {
 
 constexpr size_t kMaxWordChars = 100;  // Hugging Face's max_input_chars_per_word
-constexpr std::string_view kPhantomSpace = "\xE2\x96\x81";  // U+2581
 
 bool is_control(uint32_t cp) {
   if (cp == '\t' || cp == '\n' || cp == '\r') return false;  // these count as whitespace
@@ -55,7 +54,7 @@ void piece_word(const Tokenizer::Impl& t, const std::string& word, size_t n_char
     const auto* bytes = reinterpret_cast<const unsigned char*>(word.data());
     size_t pos = 0;
     while (pos < word.size()) {
-      const std::string_view prefix = pos == 0 ? kPhantomSpace : std::string_view();
+      const std::string_view prefix = pos == 0 ? kSpmSpace : std::string_view();
       // Candidate ends on character boundaries, longest first, capped by the longest token.
       size_t limit = std::min(word.size(), pos + t.max_token_len);
       int32_t found = -1;

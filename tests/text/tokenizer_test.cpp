@@ -446,6 +446,8 @@ TEST(TokenizerWordPiece, GreedyLongestPiecesLowerCaseNoAccents) {
   EXPECT_EQ(t->encode(std::string(101, 'a'), false, false), std::vector<int32_t>{1});
   EXPECT_EQ(t->encode("", true, false), (std::vector<int32_t>{2, 3}));  // [CLS] [SEP]
   EXPECT_EQ(t->encode("hello", true, false), (std::vector<int32_t>{2, id_of(*t, kSp + "hello"), 3}));
+  // Decoding joins continuation pieces to their word and drops the space before the first word.
+  EXPECT_EQ(t->decode(t->encode("Unaffable hello", true, false), /*skip_special=*/true), "unaffable hello");
 }
 
 // ---------------------------------------------------------------------------------------------------------
