@@ -43,12 +43,8 @@ void pack_q8_0(const float* x, int64_t k, uint8_t* dst) {
     const int j = static_cast<int>(b % 2);
     auto* q = reinterpret_cast<int8_t*>(g) + 32 * j;
     const float d = quantize_block_i8(x + 32 * b, 32, q);
-    auto* bias = reinterpret_cast<int32_t*>(g + 64);
-    auto* dl = reinterpret_cast<float*>(g + 128);
-    for (int m = 0; m < 8; ++m) {
-      bias[8 * j + m] = -128 * (q[4 * m] + q[4 * m + 1] + q[4 * m + 2] + q[4 * m + 3]);
-      dl[8 * j + m] = d;
-    }
+    auto* dl = reinterpret_cast<float*>(g + 64);
+    for (int m = 0; m < 8; ++m) dl[8 * j + m] = d;
   }
 }
 
@@ -65,13 +61,14 @@ void pack_q4_0(const float* x, int64_t k, uint8_t* dst) {
     std::memcpy(lo, q, 16);
     std::memcpy(hi, q + 16, 16);
     auto* bias = reinterpret_cast<int32_t*>(g + 128);
-    auto* dl = reinterpret_cast<float*>(g + 192);
     for (int m = 0; m < 4; ++m) {
       int s = 0;
       for (int t = 0; t < 4; ++t) s += lo[4 * m + t] + hi[4 * m + t];
       bias[4 * j + m] = -8 * s;
-      dl[4 * j + m] = d;
     }
+    const int64_t pair = b / 8, h = (b / 4) % 2;
+    auto* dl = reinterpret_cast<float*>(dst + 2 * pair * kQ4_0GroupBytes + 192) + 4 * j + 2 * h;
+    dl[0] = dl[1] = d;
   }
 }
 
@@ -118,7 +115,7 @@ float dot_q8_0_scalar(const uint8_t* w, const uint8_t* act, int64_t k) {
     const auto* qw = reinterpret_cast<const int8_t*>(blk + 2);
     int isum = 0;
     for (int e = 0; e < 32; ++e) isum += qw[e] * qa[e];
-    const float da = load_f32(g + 128 + 4 * (8 * j));
+    const float da = load_f32(g + 64 + 4 * (8 * j));
     sum += static_cast<float>(isum) * (f16_to_f32(load_u16(blk)) * da);
   }
   return sum;
@@ -135,7 +132,7 @@ float dot_q4_0_scalar(const uint8_t* w, const uint8_t* act, int64_t k) {
     const auto* hi = reinterpret_cast<const int8_t*>(g) + 64 + 16 * j;
     int isum = 0;
     for (int e = 0; e < 16; ++e) isum += ((blk[2 + e] & 15) - 8) * lo[e] + ((blk[2 + e] >> 4) - 8) * hi[e];
-    const float da = load_f32(g + 192 + 4 * (4 * j));
+    const float da = q4_0_act_scale(act, b);
     sum += static_cast<float>(isum) * (f16_to_f32(load_u16(blk)) * da);
   }
   return sum;

@@ -48,7 +48,9 @@ struct Q4_0Kernel {
         const __m256i alo = load256(ap + 32 * p);
         const __m256i ahi = load256(ap + 64 + 32 * p);
         const __m256i bias = load256(ap + 128 + 32 * p);
-        const __m256 da = _mm256_loadu_ps(reinterpret_cast<const float*>(ap + 192 + 32 * p));
+        const uint8_t* act_t = a.act + (t + j) * a.act_stride;
+        const float da0 = q4_0_act_scale(act_t, b), da1 = pair ? q4_0_act_scale(act_t, b + 1) : 0.0f;
+        const __m256 da = _mm256_set_m128(_mm_set1_ps(da1), _mm_set1_ps(da0));
         for (int i = 0; i < R; ++i) {
           const __m256i s16 = _mm256_add_epi16(_mm256_maddubs_epi16(lo[i], alo), _mm256_maddubs_epi16(hi[i], ahi));
           const __m256i s = _mm256_add_epi32(_mm256_madd_epi16(s16, ones), bias);
@@ -82,7 +84,7 @@ struct Q8_0Kernel {
       for (int j = 0; j < T; ++j) {
         const uint8_t* ap = a.act + (t + j) * a.act_stride + g * kQ8_0GroupBytes;
         const __m256i aq = load256(ap + 32 * p);
-        const float da = load_f32(ap + 128 + 32 * p);
+        const float da = load_f32(ap + 64 + 32 * p);
         for (int i = 0; i < R; ++i) {
           const __m256i s16 = _mm256_maddubs_epi16(_mm256_abs_epi8(q[i]), _mm256_sign_epi8(aq, q[i]));
           const __m256i s = _mm256_madd_epi16(s16, ones);
@@ -261,9 +263,7 @@ void pack_token_avx2(ActFormat fmt, const float* x, int64_t k, uint8_t* dst) {
       const float d = scale_of(x + 32 * b, 32, &id);
       const __m256i q = quant32(x + 32 * b, id);
       _mm256_store_si256(reinterpret_cast<__m256i*>(g + 32 * j), q);
-      _mm256_store_si256(reinterpret_cast<__m256i*>(g + 64 + 32 * j),
-                         _mm256_slli_epi32(_mm256_sub_epi32(_mm256_setzero_si256(), sum4(q)), 7));
-      _mm256_store_ps(reinterpret_cast<float*>(g + 128 + 32 * j), _mm256_set1_ps(d));
+      _mm256_store_ps(reinterpret_cast<float*>(g + 64 + 32 * j), _mm256_set1_ps(d));
     }
   } else if (fmt == ActFormat::kQ4_0) {
     if (nb % 4) std::memset(dst + (nb / 4) * kQ4_0GroupBytes, 0, kQ4_0GroupBytes);
@@ -278,7 +278,10 @@ void pack_token_avx2(ActFormat fmt, const float* x, int64_t k, uint8_t* dst) {
       const __m256i s = sum4(q);
       const __m128i s2 = _mm_add_epi32(_mm256_castsi256_si128(s), _mm256_extracti128_si256(s, 1));
       _mm_store_si128(reinterpret_cast<__m128i*>(g + 128 + 16 * j), _mm_slli_epi32(_mm_sub_epi32(_mm_setzero_si128(), s2), 3));
-      _mm_store_ps(reinterpret_cast<float*>(g + 192 + 16 * j), _mm_set1_ps(d));
+      if (j == 0) std::memset(g + 192, 0, 64);
+      const int64_t pair = b / 8, h = (b / 4) % 2;
+      float* dl = reinterpret_cast<float*>(dst + 2 * pair * kQ4_0GroupBytes + 192) + 4 * j + 2 * h;
+      dl[0] = dl[1] = d;
     }
   } else {
     const bool split = fmt == ActFormat::kQ8KSplit;

@@ -82,6 +82,25 @@ void store_sums(const GemmArgs& a, const int64_t* rows, int64_t t, __m512 (&acc)
 // One 64-byte load holds the four d and the nibbles of blocks 0..2; a 16-byte load at +56 holds
 // block 3's. vpermt2w gathers the 64 nibble bytes, vpermw spreads each d over its block's 4 lanes.
 struct Q4_0Kernel {
+  // Loads group g of a row (72 bytes, `blocks` of its 4 blocks present: 4 = plain loads, 1..3 =
+  // masked, 0 = nothing) and expands it: lo/hi nibbles of the 4 blocks in pack order, and the raw
+  // bytes (for the scales).
+  static void expand(const uint8_t* p, int64_t blocks, __m512i qidx, __m512i* raw, __m512i* lo, __m512i* hi) {
+    const __m512i m4 = _mm512_set1_epi8(0x0F);
+    __m512i raw2;
+    if (blocks == 4) {
+      *raw = _mm512_loadu_si512(p);
+      raw2 = _mm512_zextsi128_si512(_mm_loadu_si128(reinterpret_cast<const __m128i*>(p + 56)));
+    } else {
+      *raw = blocks > 0 ? _mm512_maskz_loadu_epi8(_cvtu64_mask64((1ull << (18 * blocks)) - 1), p)
+                        : _mm512_setzero_si512();
+      raw2 = _mm512_setzero_si512();
+    }
+    const __m512i q = _mm512_permutex2var_epi16(*raw, qidx, raw2);
+    *lo = _mm512_and_si512(q, m4);
+    *hi = _mm512_and_si512(_mm512_srli_epi16(q, 4), m4);
+  }
+
   template <int R, int T>
   static void run(const GemmArgs& a, const int64_t* rows, int64_t t) {
     // Word indices (every d and qs starts at an even byte): qs of block j = words 9j+1 .. 9j+8;
@@ -89,10 +108,12 @@ struct Q4_0Kernel {
     alignas(64) static constexpr uint16_t kQIdx[32] = {1,  2,  3,  4,  5,  6,  7,  8,  10, 11, 12,
                                                        13, 14, 15, 16, 17, 19, 20, 21, 22, 23, 24,
                                                        25, 26, 32, 33, 34, 35, 36, 37, 38, 39};
-    alignas(64) static constexpr uint16_t kDIdx[32] = {0, 0, 0, 0, 9, 9, 9, 9, 18, 18, 18, 18, 27, 27, 27, 27};
+    // Scales of a pair of groups A, B in the merged lane order: 128-bit lane j = [dA_j dA_j dB_j dB_j]
+    // (d of block j sits at word 9j of its group's 64-byte load).
+    alignas(64) static constexpr uint16_t kDIdx[32] = {0,  0,  32, 32, 9,  9,  41, 41,
+                                                       18, 18, 50, 50, 27, 27, 59, 59};
     const __m512i qidx = _mm512_load_si512(kQIdx);
     const __m512i didx = _mm512_load_si512(kDIdx);
-    const __m512i m4 = _mm512_set1_epi8(0x0F);
     const int64_t nb = a.k / 32, ng = (nb + 3) / 4;
     const uint8_t* w[R];
     for (int i = 0; i < R; ++i) w[i] = a.w + rows[i] * a.w_stride;
@@ -102,48 +123,41 @@ struct Q4_0Kernel {
     for (int i = 0; i < R; ++i)
       for (int j = 0; j < T; ++j) acc[i][j] = _mm512_setzero_ps();
 
-    auto step = [&](int64_t g, bool partial) {
-      __m512i lo[R], hi[R];
-      __m512 dw[R];
+    // Two groups (8 blocks) per step. Each group's VNNI sums are 4 i32 lanes per block; folding
+    // the pair into one vector (2 lanes per block) halves the f32 work: one convert, one scale
+    // multiply and one FMA per 8 blocks. y += sum_lanes f32(s) * dw * da.
+    auto step = [&](int64_t g, int64_t blocks_a, int64_t blocks_b) {
       for (int i = 0; i < R; ++i) {
-        const uint8_t* p = w[i] + 72 * g;
-        __m512i raw, raw2;
-        if (!partial) {
-          raw = _mm512_loadu_si512(p);
-          raw2 = _mm512_zextsi128_si512(_mm_loadu_si128(reinterpret_cast<const __m128i*>(p + 56)));
-        } else {
-          const int64_t blocks = nb - 4 * g;  // 1..3: only 18*blocks bytes belong to this row
-          raw = _mm512_maskz_loadu_epi8(_cvtu64_mask64((1ull << (18 * blocks)) - 1), p);
-          raw2 = _mm512_setzero_si512();
-        }
-        const __m512i q = _mm512_permutex2var_epi16(raw, qidx, raw2);
-        lo[i] = _mm512_and_si512(q, m4);
-        hi[i] = _mm512_and_si512(_mm512_srli_epi16(q, 4), m4);
-        dw[i] = _mm512_cvtph_ps(_mm512_castsi512_si256(_mm512_permutexvar_epi16(didx, raw)));
-      }
-      for (int j = 0; j < T; ++j) {
-        const uint8_t* ap = act[j] + g * kQ4_0GroupBytes;
-        const __m512i alo = _mm512_load_si512(ap);
-        const __m512i ahi = _mm512_load_si512(ap + 64);
-        const __m512i bias = _mm512_load_si512(ap + 128);
-        const __m512 da = _mm512_load_ps(ap + 192);
-        for (int i = 0; i < R; ++i) {
-          __m512i s = _mm512_dpbusd_epi32(bias, lo[i], alo);
-          s = _mm512_dpbusd_epi32(s, hi[i], ahi);
-          acc[i][j] = _mm512_fmadd_ps(_mm512_cvtepi32_ps(s), _mm512_mul_ps(dw[i], da), acc[i][j]);
+        __m512i raw_a, raw_b, lo_a, hi_a, lo_b, hi_b;
+        expand(w[i] + 72 * g, blocks_a, qidx, &raw_a, &lo_a, &hi_a);
+        expand(w[i] + 72 * (g + 1), blocks_b, qidx, &raw_b, &lo_b, &hi_b);
+        const __m512 dw = _mm512_cvtph_ps(_mm512_castsi512_si256(_mm512_permutex2var_epi16(raw_a, didx, raw_b)));
+        for (int j = 0; j < T; ++j) {
+          const uint8_t* ap = act[j] + g * kQ4_0GroupBytes;
+          __m512i sa = _mm512_dpbusd_epi32(_mm512_load_si512(ap + 128), lo_a, _mm512_load_si512(ap));
+          sa = _mm512_dpbusd_epi32(sa, hi_a, _mm512_load_si512(ap + 64));
+          __m512i sb = _mm512_dpbusd_epi32(_mm512_load_si512(ap + 256 + 128), lo_b, _mm512_load_si512(ap + 256));
+          sb = _mm512_dpbusd_epi32(sb, hi_b, _mm512_load_si512(ap + 256 + 64));
+          const __m512i s = _mm512_add_epi32(_mm512_unpacklo_epi64(sa, sb), _mm512_unpackhi_epi64(sa, sb));
+          const __m512 da = _mm512_load_ps(ap + 192);
+          acc[i][j] = _mm512_fmadd_ps(_mm512_cvtepi32_ps(s), _mm512_mul_ps(dw, da), acc[i][j]);
         }
       }
     };
     const int64_t full = nb / 4;
-    for (int64_t g = 0; g < full; ++g) step(g, false);
-    if (full < ng) step(full, true);
+    int64_t g = 0;
+    for (; g + 2 <= full; g += 2) step(g, 4, 4);
+    if (g < ng) {  // one or two groups left, the last possibly partial
+      const int64_t left = nb - 4 * g;
+      step(g, std::min<int64_t>(left, 4), std::max<int64_t>(left - 4, 0));
+    }
     store_sums<R, T>(a, rows, t, acc);
   }
 };
 
 // ---------------------------------------------------------------------------------------------
 // Q8_0: a group is 2 blocks = 68 bytes: d0 qs0[32] d1 qs1[32]. Weights go in as u8 = q + 128 (xor
-// 0x80); the pack's bias (-128 * sum of 4 activations per lane) cancels the +128.
+// 0x80); a bias of -128 * (sum of the lane's 4 activations) cancels the +128.
 struct Q8_0Kernel {
   template <int R, int T>
   static void run(const GemmArgs& a, const int64_t* rows, int64_t t) {
@@ -180,8 +194,10 @@ struct Q8_0Kernel {
       for (int j = 0; j < T; ++j) {
         const uint8_t* ap = act[j] + g * kQ8_0GroupBytes;
         const __m512i aq = _mm512_load_si512(ap);
-        const __m512i bias = _mm512_load_si512(ap + 64);
-        const __m512 da = _mm512_load_ps(ap + 128);
+        // -128 * (sum of each 4 activations), computed here once for all R rows: keeping it in the
+        // pack made the pack too big to stay in L1 next to the weight streams (k = 5632).
+        const __m512i bias = _mm512_sub_epi32(_mm512_setzero_si512(), _mm512_dpbusd_epi32(_mm512_setzero_si512(), flip, aq));
+        const __m512 da = _mm512_load_ps(ap + 64);
         for (int i = 0; i < R; ++i) {
           const __m512i s = _mm512_dpbusd_epi32(bias, q[i], aq);
           acc[i][j] = _mm512_fmadd_ps(_mm512_cvtepi32_ps(s), _mm512_mul_ps(dw[i], da), acc[i][j]);
@@ -358,9 +374,7 @@ void pack_token_avx512(ActFormat fmt, const float* x, int64_t k, uint8_t* dst) {
       const __m128i q0 = quant16(x + 32 * b, id), q1 = quant16(x + 32 * b + 16, id);
       _mm_store_si128(reinterpret_cast<__m128i*>(g + 32 * j), q0);
       _mm_store_si128(reinterpret_cast<__m128i*>(g + 32 * j + 16), q1);
-      const __m256i bias = _mm256_slli_epi32(_mm256_sub_epi32(_mm256_setzero_si256(), _mm256_set_m128i(sum4(q1), sum4(q0))), 7);
-      _mm256_store_si256(reinterpret_cast<__m256i*>(g + 64 + 32 * j), bias);
-      _mm256_store_ps(reinterpret_cast<float*>(g + 128 + 32 * j), _mm256_set1_ps(d));
+      _mm256_store_ps(reinterpret_cast<float*>(g + 64 + 32 * j), _mm256_set1_ps(d));
     }
   } else if (fmt == ActFormat::kQ4_0) {
     if (nb % 4) std::memset(dst + (nb / 4) * kQ4_0GroupBytes, 0, kQ4_0GroupBytes);
@@ -374,7 +388,10 @@ void pack_token_avx512(ActFormat fmt, const float* x, int64_t k, uint8_t* dst) {
       _mm_store_si128(reinterpret_cast<__m128i*>(g + 64 + 16 * j), hi);
       const __m128i s = _mm_add_epi32(sum4(lo), sum4(hi));
       _mm_store_si128(reinterpret_cast<__m128i*>(g + 128 + 16 * j), _mm_slli_epi32(_mm_sub_epi32(_mm_setzero_si128(), s), 3));
-      _mm_store_ps(reinterpret_cast<float*>(g + 192 + 16 * j), _mm_set1_ps(d));
+      if (j == 0) std::memset(g + 192, 0, 64);
+      const int64_t pair = b / 8, h = (b / 4) % 2;
+      float* dl = reinterpret_cast<float*>(dst + 2 * pair * kQ4_0GroupBytes + 192) + 4 * j + 2 * h;
+      dl[0] = dl[1] = d;
     }
   } else {
     const bool split = fmt == ActFormat::kQ8KSplit;

@@ -6,14 +6,16 @@
 // shuffles on the activation side. Letters: k = input features, nb = k / 32 blocks.
 //
 //   ActFormat::kF32  : the caller's x, (n_tokens, k) f32.
-//   ActFormat::kQ8_0 : per token ceil(nb/2) groups of 2 blocks, 192 B each:
-//       i8 q[64] (blocks j=0,1 in order) | i32 bias[16] | f32 d[16]
-//       lane l = 8j+m covers q bytes 32j+4m..+3; bias[l] = -128 * (sum of those 4 q), d[l] = d_j.
-//       (The AVX-512 kernel feeds weights as u8 = w + 128; the bias cancels the +128.)
+//   ActFormat::kQ8_0 : per token ceil(nb/2) groups of 2 blocks, 128 B each:
+//       i8 q[64] (blocks j=0,1 in order) | f32 d[16]; lane l = 8j+m covers q bytes 32j+4m..+3,
+//       d[l] = d_j. (Kept small: the whole pack must stay in L1 beside the weight streams.)
 //   ActFormat::kQ4_0 : per token ceil(nb/4) groups of 4 blocks, 256 B each:
 //       i8 lo[64] = a_j[0..16) for j=0..3 | i8 hi[64] = a_j[16..32) | i32 bias[16] | f32 d[16]
-//       lane l = 4j+m covers lo and hi bytes 16j+4m..+3; bias[l] = -8 * (sum of those 8 q), d[l] = d_j.
+//       lane l = 4j+m covers lo and hi bytes 16j+4m..+3; bias[l] = -8 * (sum of those 8 q).
 //       (Nibbles are fed unsigned, 0..15; the bias turns q into q - 8.)
+//       d holds the scales of a PAIR of groups (2p, 2p+1) in group 2p (group 2p+1's d is zero):
+//       d[4j + 2h + {0,1}] = d of block j of group 2p+h, the lane order of the AVX-512 kernel after it
+//       folds the two groups' sums together (q4_0_act_scale reads it).
 //   ActFormat::kQ8K / kQ8KSplit : per token nb/8 super-blocks of 256 elements, 320 B each:
 //       i8 q[256] | i16 bsum16[16] | i16 bsum32[8] | f32 d | pad
 //       bsum16[i] = sum of elements 16i..16i+15 (natural order), bsum32[s] = sum of sub-block s.
@@ -34,7 +36,7 @@ namespace muse::core::detail {
 
 enum class ActFormat { kF32, kQ8_0, kQ4_0, kQ8K, kQ8KSplit };
 
-inline constexpr size_t kQ8_0GroupBytes = 192;
+inline constexpr size_t kQ8_0GroupBytes = 128;
 inline constexpr size_t kQ4_0GroupBytes = 256;
 inline constexpr size_t kQ8KBlockBytes = 320;
 inline constexpr size_t kQ8KBsum16Offset = 256;
@@ -46,6 +48,14 @@ ActFormat act_format(DType weight_type);
 size_t act_stride(ActFormat fmt, int64_t k);
 // Packs one token (k floats) into dst (act_stride bytes, 64-byte aligned); fmt != kF32. Scalar.
 void pack_token_scalar(ActFormat fmt, const float* x, int64_t k, uint8_t* dst);
+// The activation scale of block b in a kQ4_0 pack (see the pair layout above).
+inline float q4_0_act_scale(const uint8_t* pack, int64_t b) {
+  const int64_t pair = b / 8, h = (b / 4) % 2, j = b % 4;
+  float d;
+  __builtin_memcpy(&d, pack + 2 * pair * kQ4_0GroupBytes + 192 + 4 * (4 * j + 2 * h), 4);
+  return d;
+}
+
 // Position (0..7) of 32-element sub-block s inside a kQ8KSplit super-block.
 inline constexpr int split_pos(int s) { return (s & 4) | ((s & 1) << 1) | ((s >> 1) & 1); }
 
