@@ -7,6 +7,8 @@
 
 #include <array>
 #include <cstdio>
+#include <string>
+#include <string_view>
 
 #include "core/error.h"
 #include "text/tokenizer_unicode.h"
@@ -126,6 +128,40 @@ std::vector<Family> families() {
   };
 }
 
+// PCRE2's \s (with PCRE2_UCP) still matches U+180E, which left White_Space in Unicode 6.3; the
+// reference engines (Oniguruma for Hugging Face) follow White_Space. So \s and \S are spelled out
+// as that property: 9-D, 20, 85, A0, 1680, 2000-200A, 2028, 2029, 202F, 205F, 3000.
+constexpr std::string_view kWhiteSpace =
+    R"re(\t-\r \x{85}\x{A0}\x{1680}\x{2000}-\x{200A}\x{2028}\x{2029}\x{202F}\x{205F}\x{3000})re";
+
+std::string expand_whitespace(std::string_view pattern) {
+  std::string out;
+  bool in_class = false;
+  for (size_t i = 0; i < pattern.size(); ++i) {
+    const char c = pattern[i];
+    if (c == '\\' && i + 1 < pattern.size()) {
+      const char e = pattern[++i];
+      if (e == 's') {
+        out += in_class ? std::string(kWhiteSpace) : "[" + std::string(kWhiteSpace) + "]";
+      } else if (e == 'S') {
+        MUSE_ASSERT(!in_class);  // no pattern here negates inside a class; [^...\S] would need care
+        out += "[^" + std::string(kWhiteSpace) + "]";
+      } else {
+        out += c;
+        out += e;
+      }
+      continue;
+    }
+    if (c == '[' && !in_class) {
+      in_class = true;
+    } else if (c == ']' && in_class) {
+      in_class = false;
+    }
+    out += c;
+  }
+  return out;
+}
+
 }  // namespace
 
 struct PreTokenizer::Regex {
@@ -180,11 +216,12 @@ PreTokenizer::PreTokenizer(std::string_view name, std::string_view source) {
   }
   ignore_merges_ = found->ignore_merges;
   default_add_bos_ = found->add_bos;
-  for (const char* pattern : found->regexes) {
+  for (const char* original : found->regexes) {
+    const std::string pattern = expand_whitespace(original);
     auto regex = std::make_unique<Regex>();
     int err = 0;
     PCRE2_SIZE err_offset = 0;
-    regex->code = pcre2_compile(reinterpret_cast<PCRE2_SPTR>(pattern), PCRE2_ZERO_TERMINATED,
+    regex->code = pcre2_compile(reinterpret_cast<PCRE2_SPTR>(pattern.data()), pattern.size(),
                                 PCRE2_UTF | PCRE2_UCP | PCRE2_MATCH_INVALID_UTF, &err, &err_offset, nullptr);
     if (regex->code == nullptr) {
       // The patterns are constants of this file: failing to compile one is a bug here, not bad input.

@@ -4,8 +4,10 @@
 // previous one into its matches and the gaps between them, keeping both (Hugging Face's Split with
 // behaviour "Isolated"); BPE merges then never cross a piece boundary. The patterns are the ones in the
 // models' tokenizer.json files (via llama.cpp's table), compiled once with PCRE2 (PCRE2_UTF | PCRE2_UCP,
-// JIT when available) so \p{L}, \p{N}, \s ... follow the Unicode tables. PCRE2_MATCH_INVALID_UTF lets
-// invalid UTF-8 through: such bytes never match and end up in gap pieces, so nothing is lost.
+// JIT when available) so \p{L}, \p{N} ... follow the Unicode tables (\s is spelled out as White_Space,
+// see the .cpp); PCRE2 10.42 has Unicode 14, so characters assigned later count as unassigned (Cn).
+// PCRE2_MATCH_INVALID_UTF lets invalid UTF-8 through: such bytes never match and end up in gap pieces,
+// so nothing is lost.
 //
 // A PreTokenizer is immutable after construction and may be shared across threads; each thread passes
 // its own SplitScratch. Construction throws muse::Error(kUnsupported) for an unknown name.

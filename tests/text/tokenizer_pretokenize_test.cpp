@@ -46,6 +46,10 @@ TEST(PreTokenizer, UnicodeCategories) {
   // Ideographic space and no-break space are whitespace; CJK ideographs are letters.
   EXPECT_EQ(split("gpt-2", "a\xE3\x80\x80" "b"), (Pieces{"a", "\xE3\x80\x80", "b"}));
   EXPECT_EQ(split("gpt-2", "\xE4\xBD\xA0\xE5\xA5\xBD!"), (Pieces{"\xE4\xBD\xA0\xE5\xA5\xBD", "!"}));
+  // U+180E (Mongolian vowel separator) left White_Space in Unicode 6.3: it is a format character, not
+  // a space, so it stays with the symbol run before it (PCRE2's own \s would split it off).
+  EXPECT_EQ(split("gpt-2", "-\xE1\xA0\x8E"), (Pieces{"-\xE1\xA0\x8E"}));
+  EXPECT_EQ(split("gpt-2", "a\xC2\x85" "b"), (Pieces{"a", "\xC2\x85", "b"}));  // U+0085 NEL is whitespace
   // Arabic-Indic digits are numbers.
   EXPECT_EQ(split("qwen2", "\xD9\xA1\xD9\xA2"), (Pieces{"\xD9\xA1", "\xD9\xA2"}));
 }
