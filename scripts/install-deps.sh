@@ -10,7 +10,7 @@ packages=(
   libfmt-dev libcli11-dev nlohmann-json3-dev
   libpcre2-dev libutf8proc-dev
   libcpp-httplib-dev libssl-dev zlib1g-dev libbrotli-dev
-  libcairo2-dev libzstd-dev
+  libcairo2-dev libzstd-dev libopenblas-dev
   python3-jinja2
 )
 if [[ "${1:-}" == "--fuzz" ]]; then
