@@ -105,6 +105,16 @@ std::string last_nonempty_line(std::string_view output) {
   return {};
 }
 
+// A thinking model's output is "<think>...</think> answer": the answer lives after the last
+// "</think>", whatever the thoughts said on the way. Outputs without one are read whole.
+std::string_view answer_region(std::string_view output) {
+  constexpr std::string_view kEndThink = "</think>";
+  const size_t at = output.rfind(kEndThink);
+  if (at == std::string_view::npos) return output;
+  const std::string_view after = output.substr(at + kEndThink.size());
+  return trim(after).empty() ? output : after;
+}
+
 }  // namespace
 
 std::optional<std::string> normalize_number(std::string_view token) {
@@ -176,6 +186,7 @@ std::optional<std::string> extract_answer_text(std::string_view output) {
 }
 
 std::vector<std::string> extract_answer_numbers(std::string_view output, size_t reference_count) {
+  output = answer_region(output);
   if (auto fixed = extract_answer_text(output)) {
     std::vector<std::string> nums = numbers_in(*fixed);
     if (!nums.empty()) {
@@ -210,8 +221,9 @@ bool check_answer(std::string_view output, std::string_view reference, Checker c
     }
     case Checker::kExact:
     case Checker::kRegex: {
-      const std::optional<std::string> fixed = extract_answer_text(output);
-      const std::string got = clean_answer(fixed && !fixed->empty() ? *fixed : last_nonempty_line(output));
+      const std::string_view region = answer_region(output);
+      const std::optional<std::string> fixed = extract_answer_text(region);
+      const std::string got = clean_answer(fixed && !fixed->empty() ? *fixed : last_nonempty_line(region));
       if (checker == Checker::kExact) return lower_ascii(got) == lower_ascii(clean_answer(reference));
       // libstdc++'s regex matcher recurses once per character; an "answer" this long is rambling, not
       // an answer, and matching it could exhaust the stack.

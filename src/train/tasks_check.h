@@ -1,6 +1,7 @@
 // The answer checker of train::Tasks: did a model's output get the problem right?
 //
-// Used as the reward of RL (GRPO) and by `muse eval`. Extraction, in order:
+// Used as the reward of RL (GRPO) and by `muse eval`. When the output has a "</think>", only the text
+// after the last one is read (unless it is blank): the answer, not the thoughts. Extraction, in order:
 //   1. the fixed form: the text after the LAST "answer is" or "answer:" (any case) up to the end of
 //      that line ("The answer is 1234.", "so the answer is **1,234**", "Answer: 3, 5, 8");
 //   2. if there is no such marker (or no number after it): the last number of the output, or, for a

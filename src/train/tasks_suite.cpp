@@ -3,6 +3,7 @@
 
 #include <cerrno>
 #include <cstring>
+#include <filesystem>
 #include <fstream>
 #include <nlohmann/json.hpp>
 #include <ostream>
@@ -60,11 +61,10 @@ void write_suite_file(const std::string& path, const std::vector<Problem>& probl
 }
 
 std::vector<SuiteItem> read_suite_file(const std::string& path) {
+  std::error_code ec;
+  if (!std::filesystem::exists(path, ec)) fail(ErrorCode::kNotFound, "{}: no such task suite file", path);
   std::ifstream in(path, std::ios::binary);
-  if (!in) {
-    fail(errno == ENOENT ? ErrorCode::kNotFound : ErrorCode::kIOError, "{}: cannot open task suite: {}", path,
-         std::strerror(errno));
-  }
+  if (!in) fail(ErrorCode::kIOError, "{}: cannot open task suite: {}", path, std::strerror(errno));
   std::vector<SuiteItem> items;
   std::string text;
   uint64_t line_no = 0;

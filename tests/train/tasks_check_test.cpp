@@ -32,6 +32,16 @@ TEST(TasksCheck, AcceptsTheFixedFormInManyPhrasings) {
   EXPECT_TRUE(ok("My first answer is 1200. Wait, that is wrong. The answer is 1234.", "1234"));
 }
 
+TEST(TasksCheck, ReadsTheAnswerAfterTheThoughts) {
+  EXPECT_TRUE(ok("<think>maybe the answer is 12? no.</think>\n1234", "1234"));
+  EXPECT_FALSE(ok("<think>the answer is 1234</think>\nThe answer is 1200.", "1234"));
+  EXPECT_FALSE(ok("<think>1234 looks right</think> I give up.", "1234"));
+  // Nothing after the thoughts: the thoughts are all there is to read.
+  EXPECT_TRUE(ok("<think>so the answer is 1234.</think>\n", "1234"));
+  EXPECT_TRUE(check_answer("<think>the answer is no</think>The answer is yes.", "yes", Checker::kExact));
+  EXPECT_EQ(extract_answer_numbers("<think>3, 5</think>Answer: 5, 3", 2), (std::vector<std::string>{"5", "3"}));
+}
+
 TEST(TasksCheck, FallsBackToTheLastNumber) {
   EXPECT_TRUE(ok("I think it is 1234", "1234"));
   EXPECT_TRUE(ok("12 + 5 = 17, so we get 1234.", "1234"));
