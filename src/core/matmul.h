@@ -38,6 +38,9 @@ enum class KernelPath { kAuto, kScalar, kAvx2, kAvx512 };
 const char* best_kernel_path_name();
 bool kernel_path_available(KernelPath path);
 
+// REQUIRES: w.type has kernels (dtype_info(w.type).weight_supported), kernel_path_available(path),
+// x and y do not overlap. n_tokens == 1 (decode) splits rows across the pool; n_tokens > 1 also
+// blocks rows so each weight block is reused from cache by every token.
 void matmul(ThreadPool& pool, const WeightView& w, const float* x, int64_t n_tokens, float* y,
             MatmulScratch& scratch, KernelPath path = KernelPath::kAuto);
 

@@ -6,7 +6,7 @@
 //
 // run() calls fn(ith, nth) once on every worker (ith = 0..nth-1, the calling thread is ith 0) and
 // returns when all have returned. Workers spin briefly between regions (a decode step issues hundreds
-// of short regions), then sleep. One run() at a time: the pool is owned by one caller (a model, a
+// of short regions), then yield their core, then sleep on a futex (thread_pool.cpp has the budget). One run() at a time: the pool is owned by one caller (a model, a
 // scheduler) and is not safe to call from two threads at once. fn must not throw.
 #pragma once
 
