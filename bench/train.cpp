@@ -11,6 +11,8 @@
 //    directions, and attention's q k^T, p v and their gradients over the causal row blocks).
 //    Norms, RoPE, softmax and the optimizer are not counted: the gap to peak is their cost plus the
 //    GEMMs' own inefficiency at these shapes.
+#include <sys/resource.h>
+
 #include <chrono>
 #include <cstdio>
 #include <cstdlib>
@@ -32,8 +34,18 @@ namespace {
 
 double seconds_since(Clock::time_point t0) { return std::chrono::duration<double>(Clock::now() - t0).count(); }
 
-// Best GFLOP/s over 3 rounds of >= 0.2 s each: C (M,N) = op(A) op(B).
-double gemm_gflops(core::ThreadPool& pool, train::GemmBackend be, bool ta, bool tb, int64_t M, int64_t N, int64_t K) {
+// User + system CPU seconds of this process: CPU / wall says how many cores we actually got (on a
+// shared machine, fewer than the threads we asked for, and every figure here shrinks with it).
+double cpu_seconds() {
+  rusage ru{};
+  getrusage(RUSAGE_SELF, &ru);
+  return static_cast<double>(ru.ru_utime.tv_sec + ru.ru_stime.tv_sec) +
+         1e-6 * static_cast<double>(ru.ru_utime.tv_usec + ru.ru_stime.tv_usec);
+}
+
+// Best GFLOP/s over 3 rounds of >= 0.2 s each: C (M,N) = op(A) op(B). *cores: CPU/wall of that round.
+double gemm_gflops(core::ThreadPool& pool, train::GemmBackend be, bool ta, bool tb, int64_t M, int64_t N, int64_t K,
+                   double* cores = nullptr) {
   train::Rng rng(1);
   std::vector<float> A(static_cast<size_t>(M * K)), B(static_cast<size_t>(K * N)), C(static_cast<size_t>(M * N));
   for (float& x : A) x = static_cast<float>(rng.normal());
@@ -43,13 +55,18 @@ double gemm_gflops(core::ThreadPool& pool, train::GemmBackend be, bool ta, bool 
   for (int round = 0; round < 3; round++) {
     int64_t reps = 0;
     const auto t0 = Clock::now();
+    const double c0 = cpu_seconds();
     double el = 0.0;
     do {
       train::sgemm_parallel(pool, ta, tb, M, N, K, 1.0f, A.data(), lda, B.data(), ldb, 0.0f, C.data(), N, be);
       reps++;
       el = seconds_since(t0);
     } while (el < 0.2);
-    best = std::max(best, 2.0 * static_cast<double>(M * N * K) * static_cast<double>(reps) / el / 1e9);
+    const double g = 2.0 * static_cast<double>(M * N * K) * static_cast<double>(reps) / el / 1e9;
+    if (g > best) {
+      best = g;
+      if (cores) *cores = (cpu_seconds() - c0) / el;
+    }
   }
   return best;
 }
@@ -134,7 +151,7 @@ int main(int argc, char** argv) {
       {"ffn_up bwd dW  F x C x BT  TN", true, false, cfg.ffn_dim, cfg.dim, BT},
       {"attn q k^T  T x T x HS  NT", false, true, seq, seq, cfg.head_dim()},
   };
-  double peak = 0.0;
+  double peak = 0.0, peak_cores = 0.0;
   for (const Shape& s : shapes) {
     if (!gemm_section) break;
     std::printf("%-34s", s.what);
@@ -142,9 +159,13 @@ int main(int argc, char** argv) {
       // Attention's per-head GEMMs run one per worker, so time them serially (a pool of one).
       core::ThreadPool single(1);
       core::ThreadPool& p = std::strstr(s.what, "attn") ? single : pool;
-      const double g = gemm_gflops(p, be, s.ta, s.tb, s.M, s.N, s.K);
+      double cores = 0.0;
+      const double g = gemm_gflops(p, be, s.ta, s.tb, s.M, s.N, s.K, &cores);
       std::printf("%10.1f", g);
-      if (&s == &shapes[0] && std::strcmp(train::gemm_backend_name(be), train::gemm_backend_name()) == 0) peak = g;
+      if (&s == &shapes[0] && std::strcmp(train::gemm_backend_name(be), train::gemm_backend_name()) == 0) {
+        peak = g;
+        peak_cores = cores;
+      }
     }
     std::printf("\n");
   }
@@ -164,8 +185,9 @@ int main(int argc, char** argv) {
     b.targets.push_back(static_cast<int32_t>(rng.below(static_cast<uint64_t>(cfg.vocab))));
     b.mask.push_back(1);
   }
-  double t_fwd = 0, t_bwd = 0, t_opt = 0;
+  double t_fwd = 0, t_bwd = 0, t_opt = 0, cpu_start = 0;
   for (int64_t s = 0; s <= steps; s++) {  // step 0 warms caches and page-faults the workspace
+    if (s == 1) cpu_start = cpu_seconds();
     auto t0 = Clock::now();
     train::forward(pool, model, ws, b);
     const double f = seconds_since(t0);
@@ -179,6 +201,7 @@ int main(int argc, char** argv) {
     const double o = seconds_since(t0);
     if (s > 0) t_fwd += f, t_bwd += bw, t_opt += o;
   }
+  const double cpu_used = cpu_seconds() - cpu_start;
   const double per_step = (t_fwd + t_bwd + t_opt) / static_cast<double>(steps);
   const double gflops = step_gemm_flops(cfg, batch, seq) / per_step / 1e9;
   std::printf("\ntraining step: dim %lld, %lld layers, %lld/%lld heads, ffn %lld, vocab %lld, %.2fM params, batch %lld x seq %lld\n",
@@ -189,12 +212,20 @@ int main(int argc, char** argv) {
   std::printf("  per step: %.1f ms = forward %.1f + backward %.1f + clip/AdamW %.1f (mean of %lld steps)\n",
               per_step * 1e3, t_fwd / steps * 1e3, t_bwd / steps * 1e3, t_opt / steps * 1e3,
               static_cast<long long>(steps));
-  std::printf("  throughput: %.0f tokens/s\n", static_cast<double>(BT) / per_step);
+  const double step_cores = cpu_used / (per_step * static_cast<double>(steps));
+  std::printf("  throughput: %.0f tokens/s, using %.2f cores on average (CPU time / wall time; %d threads)\n",
+              static_cast<double>(BT) / per_step, step_cores, pool.size());
   std::printf("  GEMM work: %.2f GFLOP/step -> %.1f GFLOP/s", step_gemm_flops(cfg, batch, seq) / 1e9, gflops);
   if (gemm_section) {
     std::printf(" = %.0f%% of this machine's %s GEMM peak (%.1f GFLOP/s)", 100.0 * gflops / peak,
                 train::gemm_backend_name(), peak);
   }
   std::printf("\n");
+  if (gemm_section && peak_cores > 0.0 && step_cores > 0.0) {
+    // On a machine shared with other jobs both runs get a fraction of the cores; per core actually
+    // used, the ratio no longer depends on how busy the machine was.
+    std::printf("  per core used: step %.1f GFLOP/s vs GEMM peak %.1f GFLOP/s (%.2f cores) = %.0f%%\n",
+                gflops / step_cores, peak / peak_cores, peak_cores, 100.0 * (gflops / step_cores) / (peak / peak_cores));
+  }
   return 0;
 }

@@ -3,15 +3,20 @@
 //
 //   C (M,N) = alpha * op(A) (M,K) * op(B) (K,N) + beta * C      op(X) = X or X^T, all row-major
 //
-// Backends: OpenBLAS's cblas_sgemm when the build found it (it won bench_train's comparison against
-// our own blocked AVX2 kernel, see docs/train.md), else our blocked AVX2+FMA kernel when the CPU has
-// it, else the scalar loop. sgemm_reference (double accumulation) is what tests compare against.
+// Backends: OpenBLAS's cblas_sgemm when the build found it, else our blocked AVX2+FMA kernel when the
+// CPU has it, else the scalar loop. OpenBLAS won bench_train's comparison: a whole muse-nano training
+// step (batch 8 x 256) ran 6-10% faster with it in interleaved runs on 2 cores; the large projection
+// GEMMs tie (~100 GFLOP/s per core each), OpenBLAS is ahead on the small per-head attention products.
+// Ours stays as the fallback and as the one whose sums do not depend on how C is split (see below). sgemm_reference (double accumulation) is what tests compare against.
 // The environment variable MUSE_TRAIN_GEMM=openblas|avx2|scalar, read once, overrides what kAuto
 // picks (bench_train uses it to compare whole training steps); an unavailable choice is ignored.
 // Memory: A, B, C are borrowed for the call; packing scratch is allocated per call.
 // Thread-safety: sgemm runs on the calling thread only and may be called from several threads at once
 // on distinct C; sgemm_parallel splits C's rows (or columns) over the pool's workers with a split that
-// depends only on the shapes and the worker count, so results are bit-reproducible run to run.
+// depends only on the shapes and the worker count, so results are bit-reproducible run to run (with
+// our kernels even across worker counts; OpenBLAS may pick other kernels for other sub-shapes).
+// Threads: ours, from the caller's core::ThreadPool (DESIGN.md: one pool the caller owns), not
+// OpenMP's or OpenBLAS's; OpenBLAS is set to one thread per call so the cores are not oversubscribed.
 // Never throws (shapes are the caller's contract, checked by MUSE_ASSERT).
 #pragma once
 
