@@ -30,6 +30,22 @@ void add_bias(float* y, const std::vector<float>& b, int64_t n_tokens) {
 Runner::Runner(const Model& model, core::ThreadPool& pool, core::KernelPath path)
     : model_(model), pool_(pool), path_(path) {}
 
+// Maps (or copies, when shared) the KV pages every batch token writes, one range per sequence, before
+// any work starts: a kOutOfRange from the cache then leaves nothing half computed.
+void Runner::prepare_cache(std::span<const BatchToken> batch, KvCache& cache) {
+  seq_ranges_.clear();
+  for (const BatchToken& b : batch) {
+    auto it = std::find_if(seq_ranges_.begin(), seq_ranges_.end(), [&](const SeqRange& r) { return r.seq == b.seq; });
+    if (it == seq_ranges_.end()) {
+      seq_ranges_.push_back({b.seq, b.pos, b.pos + 1});
+    } else {
+      it->begin = std::min(it->begin, b.pos);
+      it->end = std::max(it->end, b.pos + 1);
+    }
+  }
+  for (const SeqRange& r : seq_ranges_) cache.prepare(r.seq, r.begin, r.end);
+}
+
 void Runner::reserve(int64_t n, int64_t n_out, int64_t max_pos) {
   const HParams& hp = model_.hparams();
   auto grow = [](std::vector<float>& v, size_t size) {
@@ -62,6 +78,7 @@ std::span<const float> Runner::forward(std::span<const BatchToken> batch, KvCach
     max_pos = std::max<int64_t>(max_pos, b.pos);
   }
   if (n == 0) return {};
+  prepare_cache(batch, cache);
   reserve(n, n_out, max_pos);
 
   for (int64_t t = 0; t < n; ++t) {

@@ -6,8 +6,10 @@
 // REQUIRES: positions 0..pos-1 of a token's sequence are already in the cache or earlier in the batch.
 //
 // The model is shared read-only; a Runner owns scratch buffers and must be used by one thread at a time
-// (it fans work out over the ThreadPool it was given). Never throws once constructed: inputs (token
-// ids, positions) are checked with MUSE_ASSERT because the engine validates them first.
+// (it fans work out over the ThreadPool it was given). Inputs (token ids, positions) are checked with
+// MUSE_ASSERT because the engine validates them first. forward() maps the KV pages the batch writes
+// (KvCache::prepare) before computing anything; the only exception it can throw is the cache's
+// kOutOfRange when no free page is left, which callers that reserve pages first never see.
 #pragma once
 
 #include <cstdint>
@@ -41,6 +43,12 @@ class Runner {
  private:
   void reserve(int64_t n_tokens, int64_t n_out, int64_t max_pos);
   void attention(std::span<const BatchToken> batch, const KvCache& cache, int64_t layer);
+  void prepare_cache(std::span<const BatchToken> batch, KvCache& cache);
+
+  struct SeqRange {
+    int32_t seq, begin, end;  // positions [begin, end) the batch writes for seq
+  };
+  std::vector<SeqRange> seq_ranges_;
 
   const Model& model_;
   core::ThreadPool& pool_;
