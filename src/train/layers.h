@@ -49,7 +49,10 @@ void rope_table(float* cos_table, float* sin_table, int64_t T, int64_t HS, float
 // RoPE, llama.cpp's "normal" mode (what GGUF arch=llama means): the rotated pairs are ADJACENT
 // elements (x[2i], x[2i+1]) of each head, position = t (every sequence starts at 0):
 //   out[2i] = x[2i] cos - x[2i+1] sin ; out[2i+1] = x[2i] sin + x[2i+1] cos
-// Not the NeoX/HF half-split pairing (x[i], x[i+HS/2]); see export.h for why that matters.
+// Why this pairing: it is the one the GGUF file format implies for arch=llama (ggml rope mode 0, used
+// by llama.cpp and by OpenMuse's model/), so the weights we train mean the same thing when the engine
+// runs them, and export needs no Q/K row permutation. It is not the NeoX/HF half-split pairing
+// (x[i], x[i+HS/2]); see export.h. tests/train/export_engine_test.cpp checks the agreement.
 // out, inp (B,T,NHx*HS) with NHx = NH or NKV; out may equal inp.
 void rope_forward(float* out, const float* inp, const float* cos_table, const float* sin_table, int64_t B,
                   int64_t T, int64_t n_head, int64_t HS);
