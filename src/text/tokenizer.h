@@ -33,7 +33,13 @@
 // Known departures from llama.cpp (each one towards the Hugging Face reference, or towards losslessness):
 //   - invalid UTF-8 input is tokenized byte for byte (lossless) instead of being replaced by U+FFFD;
 //   - decode() does not apply "clean_up_tokenization_spaces" (it would break decode(encode(s)) == s);
-//   - special-token splitting is leftmost-longest (as Hugging Face), not "longest token first".
+//   - special-token splitting is leftmost-longest (as Hugging Face), not "longest token first";
+//   - SPM merges only form normal and user-defined tokens, never control/byte/unknown/unused ones (so
+//     "</s>" typed as text cannot become the EOS id by merging), as SentencePiece itself;
+//   - a BPE vocabulary without bos/eos keys has no BOS/EOS (llama.cpp assumes id 11).
+// Not implemented: the "t5" (Unigram) and "rwkv" models (kUnsupported); Hugging Face's NFC normalizer of
+// some BPE models (Qwen2): like llama.cpp, text is not normalized, which keeps encoding lossless.
+// Unicode categories come from PCRE2 10.42 and utf8proc 2.8 (Unicode 14 and 15).
 #pragma once
 
 #include <cstdint>
