@@ -1,8 +1,13 @@
 #include "train/layers.h"
 
 #include <algorithm>
+#include <bit>
 #include <cmath>
 #include <cstring>
+
+#if defined(__SSE2__)
+#include <emmintrin.h>
+#endif
 
 #include "train/gemm.h"
 
@@ -27,6 +32,52 @@ void parallel_for(core::ThreadPool& pool, int64_t n, int64_t grain, int64_t item
     if (begin < end) fn(begin, end);
   });
 }
+
+// e^x without a libm call, so that the loops calling it (softmax, SiLU) vectorize; ~2 ulp.
+//   e^x = 2^n e^r, n = round(x / ln 2), r = x - n ln 2 in [-ln2/2, ln2/2]
+// e^r by its Taylor series to r^7: the first dropped term is (ln2/2)^8 / 8! = 5e-9 < 2^-24.
+// ln 2 is split into a part with few mantissa bits (n * hi is exact) and the rest, so r keeps its
+// precision. x is clamped to where 2^n is a normal float: below -87.3 the result is ~1e-38 instead
+// of an underflow to 0, above 88.7 it saturates at ~3.4e38; both harmless where it is used.
+inline float exp_approx(float x) {
+  x = std::min(std::max(x, -87.3f), 88.7f);  // = _mm_min_ps(_mm_max_ps(..)) for non-NaN x
+  // round to nearest by the 1.5 * 2^23 trick (exact for |x / ln2| < 2^22)
+  const float n = (x * 1.44269504f + 12582912.0f) - 12582912.0f;
+  const float r = (x - n * 0.693145752f) - n * 1.42860682e-6f;
+  float p = 1.0f / 5040.0f;
+  p = p * r + 1.0f / 720.0f;
+  p = p * r + 1.0f / 120.0f;
+  p = p * r + 1.0f / 24.0f;
+  p = p * r + 1.0f / 6.0f;
+  p = p * r + 0.5f;
+  p = p * r + 1.0f;
+  p = p * r + 1.0f;
+  const int32_t bits = (static_cast<int32_t>(n) + 127) << 23;
+  return p * std::bit_cast<float>(bits);
+}
+
+#if defined(__SSE2__)
+// exp_approx on 4 lanes, the same operations in the same order, so every element gets the same bits
+// whether a vector loop or its scalar tail computes it. Written out because GCC will not vectorize the
+// scalar version (it keeps the two float clamps as branches).
+inline __m128 exp_approx4(__m128 x) {
+  x = _mm_min_ps(_mm_max_ps(x, _mm_set1_ps(-87.3f)), _mm_set1_ps(88.7f));
+  const __m128 magic = _mm_set1_ps(12582912.0f);
+  const __m128 n = _mm_sub_ps(_mm_add_ps(_mm_mul_ps(x, _mm_set1_ps(1.44269504f)), magic), magic);
+  const __m128 r = _mm_sub_ps(_mm_sub_ps(x, _mm_mul_ps(n, _mm_set1_ps(0.693145752f))),
+                              _mm_mul_ps(n, _mm_set1_ps(1.42860682e-6f)));
+  __m128 p = _mm_set1_ps(1.0f / 5040.0f);
+  p = _mm_add_ps(_mm_mul_ps(p, r), _mm_set1_ps(1.0f / 720.0f));
+  p = _mm_add_ps(_mm_mul_ps(p, r), _mm_set1_ps(1.0f / 120.0f));
+  p = _mm_add_ps(_mm_mul_ps(p, r), _mm_set1_ps(1.0f / 24.0f));
+  p = _mm_add_ps(_mm_mul_ps(p, r), _mm_set1_ps(1.0f / 6.0f));
+  p = _mm_add_ps(_mm_mul_ps(p, r), _mm_set1_ps(0.5f));
+  p = _mm_add_ps(_mm_mul_ps(p, r), _mm_set1_ps(1.0f));
+  p = _mm_add_ps(_mm_mul_ps(p, r), _mm_set1_ps(1.0f));
+  const __m128i bits = _mm_slli_epi32(_mm_add_epi32(_mm_cvttps_epi32(n), _mm_set1_epi32(127)), 23);
+  return _mm_mul_ps(p, _mm_castsi128_ps(bits));
+}
+#endif
 
 }  // namespace
 
@@ -198,8 +249,22 @@ void attention_forward(core::ThreadPool& pool, float* out, float* att, const flo
           float maxv = row[0];
           for (int64_t s = 1; s <= t; s++) maxv = std::max(maxv, row[s]);
           float sum = 0.0f;
-          for (int64_t s = 0; s <= t; s++) {
-            row[s] = std::exp(row[s] - maxv);
+          int64_t s = 0;
+#if defined(__SSE2__)
+          // Four partial sums, folded in a fixed order: reproducible, and independent of the split.
+          __m128 acc = _mm_setzero_ps();
+          const __m128 vmax = _mm_set1_ps(maxv);
+          for (; s + 4 <= t + 1; s += 4) {
+            const __m128 e = exp_approx4(_mm_sub_ps(_mm_loadu_ps(row + s), vmax));
+            _mm_storeu_ps(row + s, e);
+            acc = _mm_add_ps(acc, e);
+          }
+          alignas(16) float parts[4];
+          _mm_store_ps(parts, acc);
+          sum = (parts[0] + parts[1]) + (parts[2] + parts[3]);
+#endif
+          for (; s <= t; s++) {
+            row[s] = exp_approx(row[s] - maxv);
             sum += row[s];
           }
           const float inv = 1.0f / sum;
@@ -264,9 +329,18 @@ void attention_backward(core::ThreadPool& pool, float* dq, float* dk, float* dv,
 
 void swiglu_forward(core::ThreadPool& pool, float* out, const float* gate, const float* up, int64_t N) {
   parallel_for(pool, N, 4096, 8, [&](int64_t begin, int64_t end) {
-    for (int64_t i = begin; i < end; i++) {
+    int64_t i = begin;
+#if defined(__SSE2__)
+    const __m128 one = _mm_set1_ps(1.0f), zero = _mm_setzero_ps();
+    for (; i + 4 <= end; i += 4) {
+      const __m128 g = _mm_loadu_ps(gate + i);
+      const __m128 silu = _mm_div_ps(g, _mm_add_ps(one, exp_approx4(_mm_sub_ps(zero, g))));
+      _mm_storeu_ps(out + i, _mm_mul_ps(silu, _mm_loadu_ps(up + i)));
+    }
+#endif
+    for (; i < end; i++) {
       const float g = gate[i];
-      out[i] = g / (1.0f + std::exp(-g)) * up[i];
+      out[i] = g / (1.0f + exp_approx(-g)) * up[i];
     }
   });
 }
@@ -276,9 +350,21 @@ void swiglu_backward(core::ThreadPool& pool, float* dgate, float* dup, const flo
   // forward: out = silu(g) * u, silu(g) = g * sig(g)
   //   dg += dout * u * sig(g) * (1 + g * (1 - sig(g))) ; du += dout * silu(g)
   parallel_for(pool, N, 4096, 8, [&](int64_t begin, int64_t end) {
-    for (int64_t i = begin; i < end; i++) {
+    int64_t i = begin;
+#if defined(__SSE2__)
+    const __m128 one = _mm_set1_ps(1.0f), zero = _mm_setzero_ps();
+    for (; i + 4 <= end; i += 4) {
+      const __m128 g = _mm_loadu_ps(gate + i), d = _mm_loadu_ps(dout + i);
+      const __m128 sig = _mm_div_ps(one, _mm_add_ps(one, exp_approx4(_mm_sub_ps(zero, g))));
+      const __m128 dg = _mm_mul_ps(_mm_mul_ps(_mm_mul_ps(d, _mm_loadu_ps(up + i)), sig),
+                                   _mm_add_ps(one, _mm_mul_ps(g, _mm_sub_ps(one, sig))));
+      _mm_storeu_ps(dgate + i, _mm_add_ps(_mm_loadu_ps(dgate + i), dg));
+      _mm_storeu_ps(dup + i, _mm_add_ps(_mm_loadu_ps(dup + i), _mm_mul_ps(_mm_mul_ps(d, g), sig)));
+    }
+#endif
+    for (; i < end; i++) {
       const float g = gate[i];
-      const float sig = 1.0f / (1.0f + std::exp(-g));
+      const float sig = 1.0f / (1.0f + exp_approx(-g));
       dgate[i] += dout[i] * up[i] * sig * (1.0f + g * (1.0f - sig));
       dup[i] += dout[i] * g * sig;
     }
@@ -323,7 +409,7 @@ float crossentropy_forward(float* probs, float* losses, const float* logits, con
     for (int64_t j = 1; j < V; j++) maxv = std::max(maxv, l[j]);
     float sum = 0.0f;
     for (int64_t j = 0; j < V; j++) {
-      p[j] = std::exp(l[j] - maxv);
+      p[j] = exp_approx(l[j] - maxv);
       sum += p[j];
     }
     const float inv = 1.0f / sum;
