@@ -15,6 +15,7 @@
 
 #include "core/matmul_internal.h"
 #include "core/matmul_ymm_kernels.h"
+#include "core/quant_blocks.h"
 
 // Rows per decode micro-tile (a tuning knob: override with -D to experiment). Measured from DRAM,
 // one thread, Q4_0 rows of 2048/5632: 1 row 21/15 GB/s, 2: 24/26, 4: 26/26, 8: 24/20 (software
@@ -208,6 +209,94 @@ struct Q8_0Kernel {
     for (int64_t g = 0; g < full; ++g) step(g, false);
     if (full < ng) step(full, true);
     store_sums<R, T>(a, rows, t, acc);
+  }
+};
+
+// ---------------------------------------------------------------------------------------------
+// Q4_K / Q5_K with 512-bit vectors: a 64-byte load of nibbles covers chunks 2p and 2p+1, i.e.
+// sub-blocks (4p | 4p+2) in its low nibbles and (4p+1 | 4p+3) in its high nibbles, which is exactly
+// the order of the kQ8KSplit pack. Per sub-block: vpmaddubsw (u8 x s8 -> i16 pairs), then vpdpwssd
+// with the sub-block's 6-bit scale (i16) accumulates into i32 lanes; the mins go through the pack's
+// bsum32 as a second, 4-lane accumulator. Half the instructions of the 256-bit kernel, which on
+// this code is what limits (the scalar scale unpacking is shared per super-block).
+template <bool kFive>
+struct K4Kernel512 {
+  template <int R, int T>
+  static void run(const GemmArgs& a, const int64_t* rows, int64_t t) {
+    // vpermw indices into the 16 unpacked words (sc0..7, m0..7): [sc(4p+h) x16 | sc(4p+2+h) x16].
+    alignas(64) static constexpr uint16_t kScIdx[4][32] = {
+        {0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2},
+        {1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 3, 3, 3, 3, 3, 3, 3, 3, 3, 3, 3, 3, 3, 3, 3, 3},
+        {4, 4, 4, 4, 4, 4, 4, 4, 4, 4, 4, 4, 4, 4, 4, 4, 6, 6, 6, 6, 6, 6, 6, 6, 6, 6, 6, 6, 6, 6, 6, 6},
+        {5, 5, 5, 5, 5, 5, 5, 5, 5, 5, 5, 5, 5, 5, 5, 5, 7, 7, 7, 7, 7, 7, 7, 7, 7, 7, 7, 7, 7, 7, 7, 7}};
+    const __m512i m4 = _mm512_set1_epi8(0x0F);
+    const __m512i sixteen = _mm512_set1_epi8(16);
+    const int64_t nsb = a.k / 256;
+    const size_t bytes = kFive ? sizeof(BlockQ5_K) : sizeof(BlockQ4_K);
+    __m512 acc[R][T];
+    __m128 accm[R][T];
+    for (int i = 0; i < R; ++i)
+      for (int j = 0; j < T; ++j) {
+        acc[i][j] = _mm512_setzero_ps();
+        accm[i][j] = _mm_setzero_ps();
+      }
+    for (int64_t b = 0; b < nsb; ++b) {
+      for (int i = 0; i < R; ++i) {
+        const uint8_t* blk = a.w + rows[i] * a.w_stride + b * bytes;
+        const float d = _cvtsh_ss(load_u16(blk)), dmin = _cvtsh_ss(load_u16(blk + 2));
+        // scale_min_k4 for all 8 sub-blocks, 4 bytes per op (see matmul_ymm_kernels.h).
+        uint32_t w3[3];
+        std::memcpy(w3, blk + 4, 12);
+        const uint32_t sc_lo = w3[0] & 0x3F3F3F3F, m_lo = w3[1] & 0x3F3F3F3F;
+        const uint32_t sc_hi = (w3[2] & 0x0F0F0F0F) | (((w3[0] >> 6) & 0x03030303) << 4);
+        const uint32_t m_hi = ((w3[2] >> 4) & 0x0F0F0F0F) | (((w3[1] >> 6) & 0x03030303) << 4);
+        const __m256i scm = _mm256_cvtepu8_epi16(_mm_setr_epi32(static_cast<int>(sc_lo), static_cast<int>(sc_hi),
+                                                                static_cast<int>(m_lo), static_cast<int>(m_hi)));
+        const __m512i zscm = _mm512_castsi256_si512(scm);
+        const __m128i m16 = _mm256_extracti128_si256(scm, 1);
+        const uint8_t* qs = blk + (kFive ? 48 : 16);
+        __m512i qh2 = _mm512_setzero_si512();
+        if (kFive) qh2 = _mm512_broadcast_i64x4(_mm256_loadu_si256(reinterpret_cast<const __m256i*>(blk + 16)));
+        __m512i sumi[T], sumi2[T];
+        for (int j = 0; j < T; ++j) sumi[j] = sumi2[j] = _mm512_setzero_si512();
+        for (int p = 0; p < 2; ++p) {
+          const __m512i q = _mm512_loadu_si512(qs + 64 * p);
+          __m512i lo = _mm512_and_si512(q, m4);
+          __m512i hi = _mm512_and_si512(_mm512_srli_epi16(q, 4), m4);
+          if (kFive) {  // bit 4 of sub-block s is bit s of qh: s = 4p, 4p+2 (lo) and 4p+1, 4p+3 (hi)
+            const __m512i blo = _mm512_inserti64x4(_mm512_set1_epi8(static_cast<char>(1 << (4 * p))),
+                                                   _mm256_set1_epi8(static_cast<char>(1 << (4 * p + 2))), 1);
+            const __m512i bhi = _mm512_add_epi8(blo, blo);
+            lo = _mm512_mask_add_epi8(lo, _mm512_test_epi8_mask(qh2, blo), lo, sixteen);
+            hi = _mm512_mask_add_epi8(hi, _mm512_test_epi8_mask(qh2, bhi), hi, sixteen);
+          }
+          const __m512i slo = _mm512_permutexvar_epi16(_mm512_load_si512(kScIdx[2 * p]), zscm);
+          const __m512i shi = _mm512_permutexvar_epi16(_mm512_load_si512(kScIdx[2 * p + 1]), zscm);
+          for (int j = 0; j < T; ++j) {
+            const uint8_t* ap = a.act + (t + j) * a.act_stride + b * kQ8KBlockBytes + 128 * p;
+            sumi[j] = _mm512_dpwssd_epi32(sumi[j], _mm512_maddubs_epi16(lo, _mm512_load_si512(ap)), slo);
+            sumi2[j] = _mm512_dpwssd_epi32(sumi2[j], _mm512_maddubs_epi16(hi, _mm512_load_si512(ap + 64)), shi);
+          }
+        }
+        for (int j = 0; j < T; ++j) {
+          const uint8_t* ap = a.act + (t + j) * a.act_stride + b * kQ8KBlockBytes;
+          float da;
+          std::memcpy(&da, ap + kQ8KScaleOffset, 4);
+          acc[i][j] = _mm512_fmadd_ps(_mm512_cvtepi32_ps(_mm512_add_epi32(sumi[j], sumi2[j])), _mm512_set1_ps(d * da),
+                                      acc[i][j]);
+          const __m128i mm = _mm_madd_epi16(m16, _mm_loadu_si128(reinterpret_cast<const __m128i*>(ap + kQ8KBsum32Offset)));
+          accm[i][j] = _mm_fmadd_ps(_mm_cvtepi32_ps(mm), _mm_set1_ps(-dmin * da), accm[i][j]);
+        }
+      }
+    }
+    for (int j = 0; j < T; ++j) {
+      for (int i = 0; i < R; ++i) {
+        __m128 m = accm[i][j];
+        m = _mm_add_ps(m, _mm_movehl_ps(m, m));
+        m = _mm_add_ss(m, _mm_movehdup_ps(m));
+        a.y[(t + j) * a.y_stride + rows[i]] = _mm512_reduce_add_ps(acc[i][j]) + _mm_cvtss_f32(m);
+      }
+    }
   }
 };
 
@@ -424,8 +513,8 @@ void pack_token_avx512(ActFormat fmt, const float* x, int64_t k, uint8_t* dst) {
 void fill_avx512_kernels(KernelSet* ks) {
   ks->pack_token = pack_token_avx512;
   // K-quants: the 256-bit kernels, recompiled here so their multiply-adds use vpdpwssd.
-  ks->q4_k = ymm::tiles<ymm::K4Kernel<false>>;
-  ks->q5_k = ymm::tiles<ymm::K4Kernel<true>>;
+  ks->q4_k = tiles<K4Kernel512<false>>;
+  ks->q5_k = tiles<K4Kernel512<true>>;
   ks->q6_k = ymm::tiles<ymm::Q6KKernel>;
   ks->q4_0 = tiles<Q4_0Kernel>;
   ks->q8_0 = tiles<Q8_0Kernel>;
