@@ -7,7 +7,7 @@
 //   std::vector<train::Example> data = ...;     // from the task generators + tokenizer
 //   core::ThreadPool pool(0);
 //   train::SftResult r = train::run_sft(cfg, data, pool);   // out_dir/{checkpoint.bin,loss.csv,loss.png}
-//   train::export_gguf(r.model..., ...)         // see export.h
+//   train::export_gguf(*r.model, "muse-nano.gguf", add_tokenizer_keys);   // see export.h
 //
 // Batching: each step draws batch_size examples uniformly at random (with replacement) from the
 // train::Rng, one example per row, padded (mask 0) to the longest row of that batch, so short data
