@@ -133,7 +133,7 @@ double flops_of(const WeightSet& set, size_t first, size_t last, int64_t n_token
 }
 
 int run(int argc, char** argv) {
-  int layers = 22, passes = 3;
+  int layers = 22, passes = 10;
   std::vector<DType> types = {DType::kQ8_0, DType::kQ4_0, DType::kQ4_K, DType::kQ6_K, DType::kF16};
   for (int i = 1; i < argc; ++i) {
     const std::string a = argv[i];

@@ -2,9 +2,11 @@
 // cpu_features().has_avx512_set(). Activation layouts: matmul_internal.h.
 //
 // Q4_0 and Q8_0 are the decode workhorses and must keep up with DRAM: per group of blocks one or
-// two loads, one byte permute, a VNNI dot (vpdpbusd, u8 weights x s8 activations, with the
-// per-lane bias of the pack turning the unsigned weights into signed ones), and one f32 FMA per
-// 16 lanes. K-quants use the 256-bit kernels of matmul_ymm_kernels.h (same activation packs).
+// two loads, one word permute, a VNNI dot (vpdpbusd, u8 weights x s8 activations, with a per-lane
+// bias turning the unsigned weights into signed ones), and one f32 FMA per 16 lanes. Q4_K/Q5_K
+// have a 512-bit kernel here; Q6_K uses the 256-bit one of matmul_ymm_kernels.h (recompiled here
+// with VNNI). All share the activation packs of matmul_internal.h.
+//
 // GCC 12's AVX-512 reduce/extract intrinsics use _mm256_undefined_*(), which -Wuninitialized flags
 // (a false positive in the compiler's own header).
 #pragma GCC diagnostic ignored "-Wuninitialized"
@@ -27,8 +29,8 @@
 namespace muse::core::detail {
 namespace {
 
-// Runs K::run<R, T>(a, r, t) over the [r0, r1) x [t0, t1) tile: one token with 4 rows at a time
-// (decode), or 4 tokens x 2 rows (prompt: each expanded weight group serves 4 tokens).
+// Runs K::run<R, T>(a, rows, t) over the [r0, r1) x [t0, t1) tile: one token with MUSE_DEC_R rows
+// at a time (decode), or 4 tokens x 2 rows (prompt: each expanded weight group serves 4 tokens).
 // Decode (one token): the rows are cut into R equal segments and each micro-tile takes one row from
 // every segment, so the R weight streams are far apart. (Adjacent rows, ~1-3 KB each, read in
 // lock step defeat the hardware prefetchers: measured 2.5x slower from DRAM than far-apart streams.)
