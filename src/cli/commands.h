@@ -14,5 +14,7 @@ void add_quantize_command(CLI::App& app);
 void add_tokenize_command(CLI::App& app);
 void add_template_command(CLI::App& app);
 void add_tasks_command(CLI::App& app);
+void add_chat_command(CLI::App& app);
+void add_eval_command(CLI::App& app);
 
 }  // namespace muse::cli

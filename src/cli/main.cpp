@@ -20,6 +20,8 @@ int main(int argc, char** argv) {
   muse::cli::add_tokenize_command(app);
   muse::cli::add_template_command(app);
   muse::cli::add_tasks_command(app);
+  muse::cli::add_chat_command(app);
+  muse::cli::add_eval_command(app);
 
   try {
     app.parse(argc, argv);

@@ -1,0 +1,183 @@
+// muse chat: an interactive multi-turn chat in the terminal, in one of the three reasoning modes.
+//
+// Reads one user message per line from stdin (a terminal or a pipe, so scripts and tests can drive
+// it); /exit or end of input (Ctrl-D) ends it, /reset forgets the conversation, /mode NAME switches
+// mode, /help lists the commands. Replies stream to stdout: the thinking first (dimmed on a terminal,
+// between <think> and </think> otherwise), then the answer. In contemplating mode a live line on stderr
+// shows each agent's phase and token counts, then the final answer is printed. --stats prints the
+// token accounting and times of every reply to stderr.
+#include <unistd.h>
+
+#include <cstdio>
+#include <iostream>
+#include <string>
+
+#include "cli/commands.h"
+#include "cli/reason_options.h"
+#include "core/error.h"
+
+namespace muse::cli {
+namespace {
+
+struct ChatOptions {
+  ModelOptions model;
+  ReasonFlags reason;
+  std::string system;
+  bool stats = false;
+  bool color = true;
+};
+
+constexpr const char* kFaint = "\x1b[2m";
+constexpr const char* kReset = "\x1b[0m";
+
+void print_stats(const reason::Result& res) {
+  const reason::Usage& u = res.total;
+  std::fprintf(stderr, "[%s] prompt %lld tok (%lld cached) | thinking %lld | forced %lld | answer %lld | "
+               "prefill %.2f s | decode %.2f s (%.1f tok/s) | aggregate %.2f s | wall %.2f s\n",
+               reason::mode_name(res.mode), static_cast<long long>(u.prompt_tokens),
+               static_cast<long long>(u.cached_prompt_tokens), static_cast<long long>(u.thinking_tokens),
+               static_cast<long long>(u.forced_tokens), static_cast<long long>(u.answer_tokens),
+               res.timing.prefill_seconds, res.timing.decode_seconds,
+               res.timing.decode_seconds > 0 ? static_cast<double>(u.generated()) / res.timing.decode_seconds : 0.0,
+               res.timing.aggregate_seconds, res.timing.wall_seconds);
+  if (res.mode == reason::Mode::kContemplating) {
+    for (const reason::AgentTrace& a : res.agents) {
+      std::fprintf(stderr, "  agent %d: temp %.2f | thinking %lld | answer %lld | confidence %.2f | %s | answer '%s'%s\n",
+                   a.index, a.temperature, static_cast<long long>(a.usage.thinking_tokens),
+                   static_cast<long long>(a.usage.answer_tokens), a.confidence, a.finish.c_str(), a.answer.c_str(),
+                   a.index == res.winner ? "  <- chosen" : "");
+    }
+    if (res.early_stop_threshold) std::fprintf(stderr, "  early-stop threshold %.3f\n", *res.early_stop_threshold);
+  }
+  for (const std::string& n : res.notes) std::fprintf(stderr, "note: %s\n", n.c_str());
+}
+
+// The live per-agent line: "agents  0:T 120  1:A 14  2:done  3:stopped".
+void draw_progress(std::span<const reason::AgentProgress> agents) {
+  std::string line = "\r\x1b[2Kagents ";
+  for (const reason::AgentProgress& a : agents) {
+    line += " " + std::to_string(a.agent) + ":";
+    if (a.stopped_early) {
+      line += "stopped";
+    } else if (a.phase == reason::Phase::kThinking) {
+      line += "T" + std::to_string(a.thinking_tokens);
+    } else if (a.phase == reason::Phase::kAnswer) {
+      line += "A" + std::to_string(a.answer_tokens);
+    } else {
+      line += "done";
+    }
+  }
+  std::fputs(line.c_str(), stderr);
+  std::fflush(stderr);
+}
+
+void chat(const ChatOptions& o) {
+  const bool tty_in = isatty(STDIN_FILENO) != 0;
+  const bool tty_out = isatty(STDOUT_FILENO) != 0;
+  const bool tty_err = isatty(STDERR_FILENO) != 0;
+  const bool dim = tty_out && o.color;
+  reason::Mode mode = reason::parse_mode(o.reason.mode);
+
+  LoadedModel m = load_for_reasoning(o.model);
+  const int max_agents = o.reason.agents;
+  reason::Reasoner reasoner(*m.model, *m.tok, *m.pool, o.reason.reasoner(o.model, m.model->hparams(), max_agents));
+  const uint64_t seed = o.reason.resolved_seed();
+  if (!reasoner.format().tags().available() && mode != reason::Mode::kInstant) {
+    std::fprintf(stderr, "note: %s has no thinking tokens; every mode answers directly\n", o.model.path.c_str());
+  }
+  if (tty_in) {
+    std::fprintf(stderr, "muse chat: %s, %s mode (/help for commands, Ctrl-D to quit)\n", o.model.path.c_str(),
+                 reason::mode_name(mode));
+  }
+
+  std::vector<reason::ChatMessage> history;
+  if (!o.system.empty()) history.push_back({"system", o.system});
+  std::string line;
+  uint64_t turn = 0;
+  for (;;) {
+    if (tty_in) {
+      std::fputs("> ", stdout);
+      std::fflush(stdout);
+    }
+    if (!std::getline(std::cin, line)) break;
+    if (line.empty()) continue;
+    if (line == "/exit" || line == "/quit") break;
+    if (line == "/help") {
+      std::printf("/exit  quit (also Ctrl-D)\n/reset  forget the conversation\n/mode instant|thinking|"
+                  "contemplating  switch mode\n");
+      continue;
+    }
+    if (line == "/reset") {
+      history.resize(o.system.empty() ? 0 : 1);
+      std::printf("(conversation cleared)\n");
+      continue;
+    }
+    if (line.rfind("/mode ", 0) == 0) {
+      try {
+        mode = reason::parse_mode(line.substr(6));
+        std::printf("(mode: %s)\n", reason::mode_name(mode));
+      } catch (const Error& e) {
+        std::printf("(%s)\n", e.what());
+      }
+      continue;
+    }
+
+    history.push_back({"user", line});
+    reason::Request req = o.reason.request(mode, seed + 0x9E37ull * turn++);
+    req.messages = history;
+    const bool live = mode != reason::Mode::kContemplating;
+    bool in_reasoning = false, any_content = false;
+    req.on_delta = [&](const reason::Delta& d) {
+      if (d.agent != (live ? 0 : -1)) return;
+      if (d.kind == reason::DeltaKind::kReasoning) {
+        if (!in_reasoning) std::fputs(dim ? kFaint : "<think>\n", stdout);
+        in_reasoning = true;
+      } else {
+        if (in_reasoning) std::fputs(dim ? kReset : "\n</think>\n", stdout);
+        if (in_reasoning && dim) std::fputs("\n\n", stdout);
+        in_reasoning = false;
+        any_content = true;
+      }
+      std::fwrite(d.text.data(), 1, d.text.size(), stdout);
+      std::fflush(stdout);
+    };
+    if (mode == reason::Mode::kContemplating && tty_err) req.on_progress = draw_progress;
+    reason::Result res;
+    try {
+      res = reasoner.run(req);
+    } catch (const Error& e) {
+      history.pop_back();
+      std::fprintf(stderr, "%serror: %s\n", tty_err && mode == reason::Mode::kContemplating ? "\r\x1b[2K" : "",
+                   e.what());
+      continue;
+    }
+    if (mode == reason::Mode::kContemplating && tty_err) std::fputs("\r\x1b[2K", stderr);
+    if (in_reasoning) std::fputs(dim ? kReset : "\n</think>\n", stdout);
+    if (!any_content && !res.content.empty()) std::fputs(res.content.c_str(), stdout);
+    std::fputs("\n", stdout);
+    std::fflush(stdout);
+    if (o.stats) print_stats(res);
+    history.push_back({"assistant", res.content});
+  }
+  if (tty_in) std::fputs("\n", stdout);
+}
+
+}  // namespace
+
+void add_chat_command(CLI::App& app) {
+  auto o = std::make_shared<ChatOptions>();
+  auto* cmd = app.add_subcommand(
+      "chat", "Interactive multi-turn chat in the instant, thinking or contemplating mode (one message per line "
+              "on stdin; /exit, /reset, /mode, Ctrl-D)");
+  o->model.add_to(cmd);
+  o->reason.add_to(cmd);
+  cmd->add_option("--system", o->system, "System message at the start of the conversation");
+  cmd->add_flag("--stats", o->stats, "Print token accounting (prompt, thinking, answer, per agent) and times to stderr");
+  cmd->add_flag("!--no-color", o->color, "Do not dim the thinking on a terminal");
+  cmd->callback([o] {
+    reason::parse_mode(o->reason.mode);  // reject a bad --mode before loading the model
+    chat(*o);
+  });
+}
+
+}  // namespace muse::cli

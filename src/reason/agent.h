@@ -1,0 +1,101 @@
+// AgentController: the per-sequence hook that turns a stream of tokens into a thinking phase and an
+// answer, enforcing the thinking budget.
+//
+// Phases: kThinking (inside the think block) -> kAnswer -> finished. While thinking, end-of-generation
+// tokens and the opening tag are banned, so a model cannot end (or nest) inside its reasoning. The
+// thinking phase ends when the model writes the closing tag, or when it has written think_limit tokens:
+// the controller then forces the wrap-up (a short cue such as "Considering the limited time, I have to
+// give the answer now." and the closing tag) and the model answers. In the answer, both tags are
+// banned, and end-of-generation too until the answer has a visible character, so an answer always
+// follows. Stop strings end the answer (the match is cut from the content).
+//
+// Counting: thinking tokens are the tokens the model sampled inside the block (its own closing tag
+// included) and never exceed think_limit; forced tokens are the wrap-up the controller inserted; answer
+// tokens are sampled after the block. plan_budget() picks think_limit so that max_tokens always leaves
+// room for the wrap-up and an answer.
+//
+// One controller per agent, used on the scheduler's thread; borrows the tokenizer. Never throws except
+// through the delta callback (whose exceptions propagate out of Scheduler::step).
+#pragma once
+
+#include <cstdint>
+#include <functional>
+#include <memory>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "engine/sequence.h"
+#include "engine/stop_strings.h"
+#include "reason/chat_format.h"
+#include "reason/confidence.h"
+#include "text/tokenizer.h"
+
+namespace muse::reason {
+
+// think_limit = min(think_budget, max_tokens - reserve - wrap), where wrap is the cue and the closing
+// tag when they fit, else the closing tag alone; never negative. think_budget < 0 means "no budget".
+// REQUIRES: max_tokens >= 1, answer_reserve >= 1.
+struct BudgetPlan {
+  int64_t think_limit = 0;
+  bool with_cue = false;
+};
+BudgetPlan plan_budget(int64_t think_budget, int64_t max_tokens, int64_t answer_reserve, int64_t cue_tokens,
+                       int64_t close_tokens);
+
+// The default wrap-up cue (reasoning text inserted when the budget runs out).
+inline constexpr std::string_view kWrapUpCue = "\n\nConsidering the limited time, I have to give the answer now.\n";
+
+enum class Phase { kThinking, kAnswer, kDone };
+enum class DeltaKind { kReasoning, kContent };
+
+struct AgentSetup {
+  const text::Tokenizer* tok = nullptr;
+  ThinkTags tags;
+  bool thinking = false;            // generation starts inside an open think block
+  int64_t think_limit = 0;
+  std::vector<int32_t> wrap;        // forced when think_limit is reached (cue + closing tag + "\n\n")
+  std::string wrap_text;            // the part of the wrap shown as reasoning (the cue)
+  std::vector<int32_t> eog;         // end-of-generation tokens of the vocabulary
+  std::vector<std::string> stop;    // stop strings for the answer
+  int confidence_window = 64;
+  std::function<void(DeltaKind, std::string_view)> on_delta;  // may be empty
+};
+
+class AgentController {
+ public:
+  explicit AgentController(AgentSetup setup);
+
+  // Tokens banned before the first sample.
+  std::vector<int32_t> initial_ban() const;
+  engine::Directive on_token(const engine::TokenEvent& ev);
+  // Flushes the decoders (held-back bytes, stop-string tails) at the end of generation.
+  void finish();
+
+  Phase phase() const { return phase_; }
+  int64_t thinking_tokens() const { return thinking_; }
+  int64_t answer_tokens() const { return answer_; }
+  int64_t forced_tokens() const { return forced_; }
+  bool budget_hit() const { return budget_hit_; }
+  const std::string& reasoning() const { return reasoning_; }
+  const std::string& content() const { return content_; }
+  const ConfidenceWindow& confidence() const { return confidence_; }
+
+ private:
+  std::vector<int32_t> ban_set() const;
+  void emit(DeltaKind kind, std::string_view text);
+  void emit_content(std::string_view text);
+  void end_thinking();
+
+  AgentSetup s_;
+  Phase phase_;
+  int64_t thinking_ = 0, answer_ = 0, forced_ = 0;
+  bool budget_hit_ = false;
+  bool visible_ = false;  // the answer has a non-whitespace character
+  std::string reasoning_, content_;
+  text::StreamDecoder think_dec_, answer_dec_;
+  engine::StopMatcher stop_;
+  ConfidenceWindow confidence_;
+};
+
+}  // namespace muse::reason
