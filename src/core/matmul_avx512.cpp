@@ -246,14 +246,7 @@ struct K4Kernel512 {
       for (int i = 0; i < R; ++i) {
         const uint8_t* blk = a.w + rows[i] * a.w_stride + b * bytes;
         const float d = _cvtsh_ss(load_u16(blk)), dmin = _cvtsh_ss(load_u16(blk + 2));
-        // scale_min_k4 for all 8 sub-blocks, 4 bytes per op (see matmul_ymm_kernels.h).
-        uint32_t w3[3];
-        std::memcpy(w3, blk + 4, 12);
-        const uint32_t sc_lo = w3[0] & 0x3F3F3F3F, m_lo = w3[1] & 0x3F3F3F3F;
-        const uint32_t sc_hi = (w3[2] & 0x0F0F0F0F) | (((w3[0] >> 6) & 0x03030303) << 4);
-        const uint32_t m_hi = ((w3[2] >> 4) & 0x0F0F0F0F) | (((w3[1] >> 6) & 0x03030303) << 4);
-        const __m256i scm = _mm256_cvtepu8_epi16(_mm_setr_epi32(static_cast<int>(sc_lo), static_cast<int>(sc_hi),
-                                                                static_cast<int>(m_lo), static_cast<int>(m_hi)));
+        const __m256i scm = _mm256_cvtepu8_epi16(ymm::unpack_k4_scales(blk + 4));  // sc0..7, m0..7 as i16
         const __m512i zscm = _mm512_castsi256_si512(scm);
         const __m128i m16 = _mm256_extracti128_si256(scm, 1);
         const uint8_t* qs = blk + (kFive ? 48 : 16);

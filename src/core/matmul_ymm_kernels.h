@@ -16,6 +16,22 @@ namespace muse::core::detail {
 namespace {
 namespace ymm {
 
+// The 6-bit scales and mins of the 8 sub-blocks of a Q4_K/Q5_K block (scale_min_k4), as 16 bytes
+// sc0..7, m0..7, without leaving the vector unit. With s0, s1, s2 the three u32 words of `scales`:
+//   sc0..3 = s0 & 63          sc4..7 = (s2 & 15) | ((s0 >> 6) << 4)
+//   m0..3  = s1 & 63          m4..7  = (s2 >> 4) | ((s1 >> 6) << 4)      (bytewise)
+// ((x >> 6) << 4 on a byte is (x >> 2) & 0x30 on the u32.) Reads 16 bytes: REQUIRES 4 readable
+// bytes after the 12 (always true inside a block: qh/qs follow).
+inline __m128i unpack_k4_scales(const uint8_t* scales) {
+  const __m128i v = _mm_loadu_si128(reinterpret_cast<const __m128i*>(scales));
+  const __m128i a = _mm_shuffle_epi32(v, 0x98);  // s0 s2 s1 s2
+  const __m128i b = _mm_shuffle_epi32(v, 0x50);  // s0 s0 s1 s1
+  const __m128i lo = _mm_and_si128(_mm_srlv_epi32(a, _mm_setr_epi32(0, 0, 0, 4)),
+                                   _mm_setr_epi32(0x3F3F3F3F, 0x0F0F0F0F, 0x3F3F3F3F, 0x0F0F0F0F));
+  const __m128i hi = _mm_and_si128(_mm_srli_epi32(b, 2), _mm_setr_epi32(0, 0x30303030, 0, 0x30303030));
+  return _mm_or_si128(lo, hi);  // lanes: sc0..3, sc4..7, m0..3, m4..7
+}
+
 // acc + (pairwise i16 products of a and b summed into i32 lanes).
 inline __m256i madd_acc(__m256i acc, __m256i a, __m256i b) {
 #if defined(__AVX512VNNI__) && defined(__AVX512VL__)
@@ -111,16 +127,7 @@ struct K4Kernel {
       for (int i = 0; i < R; ++i) {
         const uint8_t* blk = a.w + rows[i] * a.w_stride + b * bytes;
         const float d = f16(blk), dmin = f16(blk + 2);
-        // Unpack the 6-bit scales/mins of all 8 sub-blocks at once (scale_min_k4, 4 bytes per op):
-        // sc[0..3] = s0 & 63, m[0..3] = s1 & 63, sc[4..7] = (s2 & 15) | (s0 >> 6) << 4,
-        // m[4..7] = (s2 >> 4) | (s1 >> 6) << 4, bytewise over the u32 words s0, s1, s2.
-        uint32_t w3[3];
-        std::memcpy(w3, blk + 4, 12);
-        const uint32_t sc_lo = w3[0] & 0x3F3F3F3F, m_lo = w3[1] & 0x3F3F3F3F;
-        const uint32_t sc_hi = (w3[2] & 0x0F0F0F0F) | (((w3[0] >> 6) & 0x03030303) << 4);
-        const uint32_t m_hi = ((w3[2] >> 4) & 0x0F0F0F0F) | (((w3[1] >> 6) & 0x03030303) << 4);
-        const __m256i scm16 = _mm256_cvtepu8_epi16(_mm_setr_epi32(static_cast<int>(sc_lo), static_cast<int>(sc_hi),
-                                                                  static_cast<int>(m_lo), static_cast<int>(m_hi)));
+        const __m256i scm16 = _mm256_cvtepu8_epi16(unpack_k4_scales(blk + 4));  // sc0..7, m0..7 as i16
         const __m256i sc_b = _mm256_permute2x128_si256(scm16, scm16, 0x00);  // sc0..7 as i16, both halves
         const uint8_t* qs = blk + (kFive ? 48 : 16);
         const __m256i qh = kFive ? load256(blk + 16) : _mm256_setzero_si256();
