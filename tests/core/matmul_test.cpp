@@ -163,6 +163,32 @@ void expect_paths_agree(KernelPath path) {
   }
 }
 
+// Enough rows that the prompt path splits each thread's rows into several cache blocks
+// (matmul.cpp: ~192 KiB of weights per block), with a token count that leaves a partial token tile.
+TEST(Matmul, PromptPathAcrossCacheBlocks) {
+  ThreadPool pool(2);
+  MatmulScratch scratch, scratch_ref;
+  const std::pair<DType, int64_t> cases[] = {
+      {DType::kQ4_0, 4096}, {DType::kQ8_0, 2048}, {DType::kQ4_K, 4096}, {DType::kF16, 1024}};
+  for (const auto& [type, k] : cases) {
+    SCOPED_TRACE(std::string(dtype_name(type)));
+    const int64_t rows = 203, n = 6;
+    const Matrix m = make_matrix(type, rows, k, 11);
+    const auto x = make_x(n, k, 12);
+    std::vector<float> ys(static_cast<size_t>(n * rows));
+    matmul(pool, m.view, x.data(), n, ys.data(), scratch_ref, KernelPath::kScalar);
+    const auto s = abs_sums(m, x, n);
+    for (KernelPath path : {KernelPath::kAvx2, KernelPath::kAvx512}) {
+      if (!kernel_path_available(path)) continue;
+      std::vector<float> y(ys.size(), NAN);
+      matmul(pool, m.view, x.data(), n, y.data(), scratch, path);
+      for (size_t i = 0; i < y.size(); ++i) {
+        ASSERT_NEAR(y[i], ys[i], (static_cast<double>(k) / 8 + 64) * 0x1p-24 * s[i] + 1e-6) << "i=" << i;
+      }
+    }
+  }
+}
+
 TEST(Matmul, Avx2MatchesScalar) {
   if (!kernel_path_available(KernelPath::kAvx2)) GTEST_SKIP() << "no AVX2 on this CPU";
   expect_paths_agree(KernelPath::kAvx2);
