@@ -11,10 +11,11 @@
 // percentage compares two numbers taken seconds apart on the same machine.
 //
 // Sampling: the development machine is shared, so whole passes are rarely left alone. Decode speed
-// is therefore the best single layer (7 matmuls, ~25 MB in Q4_0, cold in cache because 21 other
-// layers ran in between) over all passes, and the roofline is likewise the best 64 MiB stretch of
-// the bandwidth probe (core/bandwidth.h): both are "speed while not preempted". The whole-pass speed
-// is printed too.
+// is therefore one layer's bytes over the sum, for its 7 matrices, of each matrix's best time over
+// all passes and layers (every sample cold in cache: 21 other layers ran in between; each sample
+// includes its own dispatch to the pool and activation packing). The roofline is likewise the
+// best 64 MiB stretch of the bandwidth probe (core/bandwidth.h): both are "speed while not
+// preempted". The whole-pass speed is printed too.
 #include <algorithm>
 #include <chrono>
 #include <cstdio>
@@ -95,9 +96,18 @@ WeightSet build_set(DType type, int layers) {
   return set;
 }
 
+// Matrices [0, all_layers_end) are the layers; the output matrix follows them.
+size_t all_layers_end(const WeightSet& set) { return set.mats.size() - 1; }
+
 struct Timing {
   double pass_s = 1e30;   // best whole pass over [first, last)
   double layer_s = 1e30;  // best single layer (7 consecutive matrices)
+  double shape_s[std::size(kLayer)] = {1e30, 1e30, 1e30, 1e30, 1e30, 1e30, 1e30};  // best per layer matrix
+  double layer_from_shapes() const {
+    double s = 0;
+    for (double v : shape_s) s += v;
+    return s;
+  }
 };
 
 // Runs every matrix in [first, last) once per pass with n_tokens tokens.
@@ -114,7 +124,11 @@ Timing time_pass(ThreadPool& pool, const WeightSet& set, size_t first, size_t la
     const double t0 = now_s();
     double tl = t0;
     for (size_t m = first; m < last; ++m) {
+      const double tm = now_s();
       muse::core::matmul(pool, set.mats[m], x.data(), n_tokens, y.data(), scratch, path);
+      if (p > 0 && m < all_layers_end(set)) {
+        best.shape_s[m % kPerLayer] = std::min(best.shape_s[m % kPerLayer], now_s() - tm);
+      }
       if ((m + 1) % kPerLayer == 0 && m + 1 - kPerLayer >= first) {
         const double t = now_s();
         if (p > 0) best.layer_s = std::min(best.layer_s, t - tl);
@@ -181,16 +195,16 @@ int run(int argc, char** argv) {
     const Timing pp2 = time_pass(pool2, set, 0, std::size(kLayer), 64, KernelPath::kAuto, 2);
     const double fl = flops_of(set, 0, std::size(kLayer), 64);
     std::printf("%-5s %7.1f | %8.1f %8.1f %5.1f%% %8.1f | %8.1f %8.1f %5.1f%% %8.1f | %7.1fx | %8.1f %8.1f\n",
-                std::string(muse::core::dtype_name(type)).c_str(), bytes / 1e6, bw1 / 1e9, lb / t1.layer_s / 1e9,
-                100.0 * lb / t1.layer_s / bw1, bytes / t1.pass_s / 1e9, bw2 / 1e9, lb / t2.layer_s / 1e9,
-                100.0 * lb / t2.layer_s / bw2, bytes / t2.pass_s / 1e9, ts.layer_s / tf.layer_s, fl / pp1.layer_s / 1e9,
-                fl / pp2.layer_s / 1e9);
+                std::string(muse::core::dtype_name(type)).c_str(), bytes / 1e6, bw1 / 1e9,
+                lb / t1.layer_from_shapes() / 1e9, 100.0 * lb / t1.layer_from_shapes() / bw1, bytes / t1.pass_s / 1e9,
+                bw2 / 1e9, lb / t2.layer_from_shapes() / 1e9, 100.0 * lb / t2.layer_from_shapes() / bw2,
+                bytes / t2.pass_s / 1e9, ts.layer_s / tf.layer_s, fl / pp1.layer_s / 1e9, fl / pp2.layer_s / 1e9);
     std::fflush(stdout);
   }
   std::printf("\nMB/tok: weight bytes read per decoded token; BWn: read roofline with n threads (best 64 MiB\n"
-              "stretch); decn: decode gemv speed with n threads (best layer of %d passes); %%BWn = decn / BWn;\n"
-              "passn: whole-pass decode speed (includes preemption on a shared machine); x scalar: decode speed\n"
-              "vs the scalar path, 1 thread; pp64: prompt matmuls with 64 tokens (one layer).\n",
+              "stretch); decn: decode gemv speed with n threads (best time per matrix shape over %d passes);\n"
+              "%%BWn = decn / BWn; passn: whole-pass decode speed (includes preemption on a shared machine);\n"
+              "x scalar: decode speed vs the scalar path, 1 thread; pp64: prompt matmuls, 64 tokens, one layer.\n",
               passes);
   return 0;
 }
