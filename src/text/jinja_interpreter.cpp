@@ -10,7 +10,7 @@ namespace muse::text::jinja {
 
 // Nesting of eval()/exec() frames: bounds the C++ stack (each level is a few hundred bytes, more
 // under sanitizers) whatever mix of deep expressions, blocks and macro calls a template uses.
-constexpr int kMaxEvalDepth = 1500;
+constexpr int kMaxEvalDepth = 1000;
 
 // ---------------------------------------------------------------------------------------------
 // Scope

@@ -15,7 +15,7 @@
 
 namespace muse::text::jinja {
 
-inline constexpr int kMaxParseDepth = 100;
+inline constexpr int kMaxParseDepth = 256;  // parser recursion (about 3 levels per nested parenthesis)
 
 Program parse_template(std::string_view source, std::string name);
 

@@ -51,6 +51,76 @@ class Heap {
   virtual ~Heap() = default;
 };
 
+class List;
+class Dict;
+class Namespace;
+class Object;
+struct CallArgs;
+
+class Value {
+ public:
+  Value() = default;  // undefined, no hint
+  static Value undefined(std::string hint);
+  // An attribute the sandbox refuses (list.append, x.__class__): an Undefined whose use raises a
+  // SecurityError instead of an UndefinedError.
+  static Value unsafe(std::string hint);
+  static Value none();
+  static Value boolean(bool b);
+  static Value integer(int64_t i);
+  static Value real(double f);
+  static Value string(std::string s, bool markup = false);
+  static Value list(std::vector<Value> items, ListFlavor flavor = ListFlavor::kList);
+  static Value dict(std::shared_ptr<Dict> d);
+  static Value ns(std::shared_ptr<Namespace> n);
+  static Value object(std::shared_ptr<Object> o);
+  // Converts JSON (objects keep their key order). Throws Failure past kMaxNesting levels.
+  static Value from_json(const nlohmann::ordered_json& j, int depth = 0);
+
+  Kind kind() const { return kind_; }
+  bool is_undefined() const { return kind_ == Kind::kUndefined; }
+  bool is_none() const { return kind_ == Kind::kNone; }
+  bool is_bool() const { return kind_ == Kind::kBool; }
+  bool is_int() const { return kind_ == Kind::kInt; }
+  bool is_float() const { return kind_ == Kind::kFloat; }
+  bool is_integral() const { return kind_ == Kind::kInt || kind_ == Kind::kBool; }  // Python int
+  bool is_number() const { return is_integral() || kind_ == Kind::kFloat; }
+  bool is_string() const { return kind_ == Kind::kString; }
+  bool is_list() const { return kind_ == Kind::kList; }
+  bool is_dict() const { return kind_ == Kind::kDict; }
+  bool is_namespace() const { return kind_ == Kind::kNamespace; }
+  bool is_object() const { return kind_ == Kind::kObject; }
+  bool is_markup() const { return kind_ == Kind::kString && flag_; }
+  bool is_unsafe() const { return kind_ == Kind::kUndefined && flag_; }
+  bool is_iterator() const;
+  bool is_tuple() const;
+
+  bool b() const { return b_; }
+  int64_t i() const { return kind_ == Kind::kBool ? (b_ ? 1 : 0) : i_; }  // REQUIRES is_integral()
+  double f() const { return f_; }
+  double as_double() const { return kind_ == Kind::kFloat ? f_ : static_cast<double>(i()); }
+  const std::string& s() const { return *s_; }  // REQUIRES is_string()
+  const std::string& undefined_hint() const;     // REQUIRES is_undefined()
+  List& list_ref() const;                     // REQUIRES is_list()
+  const std::vector<Value>& items() const;    // REQUIRES is_list()
+  Dict& dict_ref() const;                     // REQUIRES is_dict()
+  Namespace& ns_ref() const;                  // REQUIRES is_namespace()
+  Object& obj() const;                        // REQUIRES is_object()
+  const std::shared_ptr<Heap>& heap() const { return o_; }
+  const std::shared_ptr<const std::string>& string_ptr() const { return s_; }
+
+ private:
+  Kind kind_ = Kind::kUndefined;
+  bool flag_ = false;  // string: Markup (already escaped); undefined: sandbox refusal
+  union {
+    bool b_;
+    int64_t i_ = 0;
+    double f_;
+  };
+
+  std::shared_ptr<const std::string> s_;  // string text, or undefined hint
+  std::shared_ptr<Heap> o_;
+};
+
 class List : public Heap {
  public:
   List(std::vector<Value> items, ListFlavor flavor) : items(std::move(items)), flavor(flavor) {}
@@ -94,68 +164,13 @@ class Object : public Heap {
   virtual void repr(std::string& out) const;                 // default: <type object>
 };
 
-class Value {
- public:
-  Value() = default;  // undefined, no hint
-  static Value undefined(std::string hint);
-  // An attribute the sandbox refuses (list.append, x.__class__): an Undefined whose use raises a
-  // SecurityError instead of an UndefinedError.
-  static Value unsafe(std::string hint);
-  static Value none();
-  static Value boolean(bool b);
-  static Value integer(int64_t i);
-  static Value real(double f);
-  static Value string(std::string s, bool markup = false);
-  static Value list(std::vector<Value> items, ListFlavor flavor = ListFlavor::kList);
-  static Value dict(std::shared_ptr<Dict> d);
-  static Value ns(std::shared_ptr<Namespace> n);
-  static Value object(std::shared_ptr<Object> o);
-  // Converts JSON (objects keep their key order). Throws Failure past kMaxNesting levels.
-  static Value from_json(const nlohmann::ordered_json& j, int depth = 0);
-
-  Kind kind() const { return kind_; }
-  bool is_undefined() const { return kind_ == Kind::kUndefined; }
-  bool is_none() const { return kind_ == Kind::kNone; }
-  bool is_bool() const { return kind_ == Kind::kBool; }
-  bool is_int() const { return kind_ == Kind::kInt; }
-  bool is_float() const { return kind_ == Kind::kFloat; }
-  bool is_integral() const { return kind_ == Kind::kInt || kind_ == Kind::kBool; }  // Python int
-  bool is_number() const { return is_integral() || kind_ == Kind::kFloat; }
-  bool is_string() const { return kind_ == Kind::kString; }
-  bool is_list() const { return kind_ == Kind::kList; }
-  bool is_dict() const { return kind_ == Kind::kDict; }
-  bool is_namespace() const { return kind_ == Kind::kNamespace; }
-  bool is_object() const { return kind_ == Kind::kObject; }
-  bool is_markup() const { return kind_ == Kind::kString && flag_; }
-  bool is_unsafe() const { return kind_ == Kind::kUndefined && flag_; }
-  bool is_iterator() const { return is_list() && list_ref().flavor == ListFlavor::kIterator; }
-  bool is_tuple() const { return is_list() && list_ref().flavor == ListFlavor::kTuple; }
-
-  bool b() const { return b_; }
-  int64_t i() const { return kind_ == Kind::kBool ? (b_ ? 1 : 0) : i_; }  // REQUIRES is_integral()
-  double f() const { return f_; }
-  double as_double() const { return kind_ == Kind::kFloat ? f_ : static_cast<double>(i()); }
-  const std::string& s() const { return *s_; }  // REQUIRES is_string()
-  const std::string& undefined_hint() const;     // REQUIRES is_undefined()
-  List& list_ref() const { return static_cast<List&>(*o_); }
-  const std::vector<Value>& items() const { return list_ref().items; }  // REQUIRES is_list()
-  Dict& dict_ref() const { return static_cast<Dict&>(*o_); }
-  Namespace& ns_ref() const { return static_cast<Namespace&>(*o_); }
-  Object& obj() const { return static_cast<Object&>(*o_); }
-  const std::shared_ptr<Heap>& heap() const { return o_; }
-  const std::shared_ptr<const std::string>& string_ptr() const { return s_; }
-
- private:
-  Kind kind_ = Kind::kUndefined;
-  bool flag_ = false;  // string: Markup (already escaped); undefined: sandbox refusal
-  union {
-    bool b_;
-    int64_t i_ = 0;
-    double f_;
-  };
-  std::shared_ptr<const std::string> s_;  // string text, or undefined hint
-  std::shared_ptr<Heap> o_;
-};
+inline List& Value::list_ref() const { return static_cast<List&>(*o_); }
+inline const std::vector<Value>& Value::items() const { return list_ref().items; }
+inline Dict& Value::dict_ref() const { return static_cast<Dict&>(*o_); }
+inline Namespace& Value::ns_ref() const { return static_cast<Namespace&>(*o_); }
+inline Object& Value::obj() const { return static_cast<Object&>(*o_); }
+inline bool Value::is_iterator() const { return is_list() && list_ref().flavor == ListFlavor::kIterator; }
+inline bool Value::is_tuple() const { return is_list() && list_ref().flavor == ListFlavor::kTuple; }
 
 // Deepest nesting of containers the interpreter converts, prints, compares or serialises; deeper
 // structures fail cleanly instead of exhausting the stack.
