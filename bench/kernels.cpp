@@ -191,20 +191,22 @@ int run(int argc, char** argv) {
     const size_t sub = std::min<size_t>(all - 1, 2 * std::size(kLayer));
     const Timing ts = time_pass(pool1, set, 0, sub, 1, KernelPath::kScalar, 1);
     const Timing tf = time_pass(pool1, set, 0, sub, 1, KernelPath::kAuto, passes);
-    const Timing pp1 = time_pass(pool1, set, 0, std::size(kLayer), 64, KernelPath::kAuto, 2);
-    const Timing pp2 = time_pass(pool2, set, 0, std::size(kLayer), 64, KernelPath::kAuto, 2);
+    const Timing pp1 = time_pass(pool1, set, 0, std::size(kLayer), 64, KernelPath::kAuto, 4);
+    const Timing pp2 = time_pass(pool2, set, 0, std::size(kLayer), 64, KernelPath::kAuto, 4);
     const double fl = flops_of(set, 0, std::size(kLayer), 64);
     std::printf("%-5s %7.1f | %8.1f %8.1f %5.1f%% %8.1f | %8.1f %8.1f %5.1f%% %8.1f | %7.1fx | %8.1f %8.1f\n",
                 std::string(muse::core::dtype_name(type)).c_str(), bytes / 1e6, bw1 / 1e9,
                 lb / t1.layer_from_shapes() / 1e9, 100.0 * lb / t1.layer_from_shapes() / bw1, bytes / t1.pass_s / 1e9,
                 bw2 / 1e9, lb / t2.layer_from_shapes() / 1e9, 100.0 * lb / t2.layer_from_shapes() / bw2,
-                bytes / t2.pass_s / 1e9, ts.layer_s / tf.layer_s, fl / pp1.layer_s / 1e9, fl / pp2.layer_s / 1e9);
+                bytes / t2.pass_s / 1e9, ts.layer_s / tf.layer_s, fl / pp1.layer_from_shapes() / 1e9,
+                fl / pp2.layer_from_shapes() / 1e9);
     std::fflush(stdout);
   }
   std::printf("\nMB/tok: weight bytes read per decoded token; BWn: read roofline with n threads (best 64 MiB\n"
               "stretch); decn: decode gemv speed with n threads (best time per matrix shape over %d passes);\n"
               "%%BWn = decn / BWn; passn: whole-pass decode speed (includes preemption on a shared machine);\n"
-              "x scalar: decode speed vs the scalar path, 1 thread; pp64: prompt matmuls, 64 tokens, one layer.\n",
+              "x scalar: decode speed vs the scalar path, 1 thread; pp64: prompt matmuls, 64 tokens, one layer\n"
+              "(best time per matrix shape over 4 passes).\n",
               passes);
   return 0;
 }
