@@ -34,15 +34,17 @@ namespace {
 // Decode (one token): the rows are cut into R equal segments and each micro-tile takes one row from
 // every segment, so the R weight streams are far apart. (Adjacent rows, ~1-3 KB each, read in
 // lock step defeat the hardware prefetchers: measured 2.5x slower from DRAM than far-apart streams.)
-template <typename K, int R>
+// A decode step of several sequences (T = 2..8 tokens, one per sequence) works the same way with T
+// tokens per micro-tile: each weight row is read once and serves every token while in registers.
+template <typename K, int R, int T = 1>
 void decode_rows(const GemmArgs& a, int64_t r0, int64_t r1, int64_t t) {
   const int64_t seg = (r1 - r0) / R;
   int64_t rows[R];
   for (int64_t j = 0; j < seg; ++j) {
     for (int i = 0; i < R; ++i) rows[i] = r0 + i * seg + j;
-    K::template run<R, 1>(a, rows, t);
+    K::template run<R, T>(a, rows, t);
   }
-  for (int64_t r = r0 + R * seg; r < r1; ++r) K::template run<1, 1>(a, &r, t);
+  for (int64_t r = r0 + R * seg; r < r1; ++r) K::template run<1, T>(a, &r, t);
 }
 
 // Prompt (several tokens): adjacent rows, their weights are L2-resident (matmul.cpp blocks rows).
@@ -59,9 +61,16 @@ void rows_loop(const GemmArgs& a, int64_t r0, int64_t r1, int64_t t) {
 
 template <typename K>
 void tiles(const GemmArgs& a, int64_t r0, int64_t r1, int64_t t0, int64_t t1) {
-  if (t1 - t0 == 1) {
-    decode_rows<K, MUSE_DEC_R>(a, r0, r1, t0);
-    return;
+  switch (t1 - t0) {
+    case 1: decode_rows<K, MUSE_DEC_R>(a, r0, r1, t0); return;
+    case 2: decode_rows<K, 2, 2>(a, r0, r1, t0); return;
+    case 3: decode_rows<K, 2, 3>(a, r0, r1, t0); return;
+    case 4: decode_rows<K, 2, 4>(a, r0, r1, t0); return;
+    case 5: decode_rows<K, 2, 5>(a, r0, r1, t0); return;
+    case 6: decode_rows<K, 2, 6>(a, r0, r1, t0); return;
+    case 7: decode_rows<K, 2, 7>(a, r0, r1, t0); return;
+    case 8: decode_rows<K, 2, 8>(a, r0, r1, t0); return;
+    default: break;
   }
   int64_t t = t0;
   for (; t + 4 <= t1; t += 4) rows_loop<K, 2, 4>(a, r0, r1, t);
