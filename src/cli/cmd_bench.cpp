@@ -8,6 +8,7 @@
 
 #include <nlohmann/json.hpp>
 
+#include "cli/bench_agents.h"
 #include "cli/commands.h"
 #include "cli/model_options.h"
 #include "core/bandwidth.h"
@@ -29,6 +30,7 @@ struct BenchOptions {
   int64_t n_decode = 32;
   int reps = 3;
   bool json = false;
+  int agents = 0;  // > 0: compare decode steps of 1..agents parallel agents (bench_agents.h)
 };
 
 double median(std::vector<double> v) {
@@ -59,6 +61,10 @@ void bench(const BenchOptions& o) {
   const model::HParams& hp = model->hparams();
   const int threads = o.model.resolved_threads();
   core::ThreadPool pool(threads);
+  if (o.agents > 0) {
+    bench_agents(*model, name, pool, {o.agents, o.n_prompt, o.n_decode, o.reps, o.model.kv(), o.json});
+    return;
+  }
   const int64_t n_ctx = o.n_prompt + o.n_decode + 1;
   if (n_ctx > hp.n_ctx_train * 4) {
     fail(ErrorCode::kOutOfRange, "-p + -n = {} is far beyond the model's context {}", n_ctx, hp.n_ctx_train);
@@ -130,6 +136,10 @@ void add_bench_command(CLI::App& app) {
   cmd->add_option("-n,--n-decode", o->n_decode, "Tokens to decode")->check(CLI::Range(int64_t{2}, int64_t{1} << 16));
   cmd->add_option("-r,--reps", o->reps, "Repetitions (the median is reported)")->check(CLI::Range(1, 100));
   cmd->add_flag("--json", o->json, "Print the results as JSON");
+  cmd->add_option("--agents", o->agents,
+                  "Instead: time one decode step of 1, 2, 4, ... N parallel agents forked from one shared prompt "
+                  "(contemplating mode) and count the KV pages")
+      ->check(CLI::Range(1, 256));
   cmd->callback([o] { bench(*o); });
 }
 

@@ -33,8 +33,10 @@ struct ChatModel {
   std::unique_ptr<text::Tokenizer> tok;
 };
 
-// with_think = false drops <think>/</think> from the vocabulary (their ids become plain pieces).
-inline ChatModel think_model(bool with_think = true, uint64_t seed = 3, std::string tmpl = qwen3_template()) {
+// The GGUF bytes of the think model (see think_model). with_think = false drops <think>/</think> from
+// the vocabulary (their ids become plain pieces).
+inline std::vector<uint8_t> think_model_gguf(bool with_think = true, uint64_t seed = 3,
+                                             std::string tmpl = qwen3_template()) {
   std::vector<std::string> tokens = {"<unk>", "<s>", "</s>", "<|im_start|>", "<|im_end|>"};
   std::vector<int32_t> types = {2, 3, 3, 3, 3};
   tokens.push_back(with_think ? "<think>" : "thinkA");
@@ -79,8 +81,13 @@ inline ChatModel think_model(bool with_think = true, uint64_t seed = 3, std::str
   w.set("tokenizer.ggml.unknown_token_id", gguf::Value::u32(0));
   w.set("tokenizer.ggml.add_bos_token", gguf::Value::boolean(false));
   w.set("tokenizer.chat_template", gguf::Value::string(std::move(tmpl)));
+  return w.to_bytes();
+}
+
+inline ChatModel think_model(bool with_think = true, uint64_t seed = 3, std::string tmpl = qwen3_template()) {
   ChatModel m;
-  m.model = model::Model::from_file(gguf::File::from_bytes(w.to_bytes(), "think-model.gguf"));
+  m.model = model::Model::from_file(
+      gguf::File::from_bytes(think_model_gguf(with_think, seed, std::move(tmpl)), "think-model.gguf"));
   m.tok = text::Tokenizer::from_gguf(m.model->file());
   return m;
 }
