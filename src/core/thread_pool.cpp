@@ -22,10 +22,12 @@ namespace {
 // so the dispatch then costs one cache-line transfer), then yields its core (when there are more
 // threads than free cores, the thread we wait for may need this very core), and after kWaitBudget
 // sleeps on a futex so an idle pool burns no CPU. The spin is timed, not counted (PAUSE takes from
-// ~10 to ~140 cycles depending on the CPU) and short: on a machine busy with other processes a
-// longer spin only delays the moment the thread we wait for gets a core (measured: 200 us of spin
-// cost +400 us per region with 2 threads under load 9 on 2 cores, 20 us cost +100 us).
-constexpr auto kSpinBudget = std::chrono::microseconds(20);
+// ~10 to ~140 cycles depending on the CPU) and short: when the thread we wait for shares our core
+// (more runnable threads than cores), every microsecond of spin is a microsecond it cannot run;
+// an empty 2-thread region then costs about twice the spin budget (measured on a busy 2-core
+// machine: 44 us with a 20 us budget). sched_yield on an otherwise idle core returns at once, so
+// the yield phase costs little latency when the threads do have a core each.
+constexpr auto kSpinBudget = std::chrono::microseconds(2);
 constexpr auto kWaitBudget = std::chrono::microseconds(1000);
 
 // Waits until `a` differs from `old`, returns the new value.
