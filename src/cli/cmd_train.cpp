@@ -1,0 +1,122 @@
+// muse train sft: supervised fine-tuning of muse-nano from a JSON config (train/nano_config.h):
+// generates the task data, tokenizes it with the muse-nano tokenizer, runs train::run_sft with
+// checkpoints and the loss log, and exports OUT/muse-nano-sft.gguf with the tokenizer and chat template.
+#include <algorithm>
+#include <cstdio>
+#include <filesystem>
+#include <memory>
+#include <string>
+#include <thread>
+
+#include <nlohmann/json.hpp>
+
+#include "cli/commands.h"
+#include "core/error.h"
+#include "core/thread_pool.h"
+#include "text/chat_template.h"
+#include "text/tokenizer.h"
+#include "train/export.h"
+#include "train/nano_config.h"
+#include "train/nano_data.h"
+#include "train/nano_vocab.h"
+#include "train/sft.h"
+
+namespace muse::cli {
+
+namespace {
+
+struct TrainSftFlags {
+  std::string config;
+  std::string resume;
+  std::string out;
+};
+
+void run_train_sft(const TrainSftFlags& f) {
+  train::NanoRunConfig rc = train::load_nano_config(f.config);
+
+  const train::NanoVocab nv = train::build_nano_vocab();
+  text::VocabData vd;
+  vd.source = "muse-nano vocabulary";
+  vd.model = "llama";
+  vd.tokens = nv.tokens;
+  vd.scores = nv.scores;
+  vd.types = nv.types;
+  vd.unk = nv.unk;
+  vd.bos = nv.bos;
+  vd.eos = nv.eos;
+  vd.eot = nv.im_end;
+  vd.add_bos = true;
+  vd.add_eos = false;
+  vd.add_space_prefix = false;
+  const std::unique_ptr<text::Tokenizer> tok = text::Tokenizer::from_vocab(std::move(vd));
+  const text::ChatTemplate tmpl = text::ChatTemplate::parse(train::nano_chat_template(), "muse-nano chat template");
+
+  const train::PromptRenderer render = [&](const std::string& question, bool thinking) {
+    nlohmann::ordered_json vars = {
+        {"messages", nlohmann::ordered_json::array({{{"role", "user"}, {"content", question}}})},
+        {"add_generation_prompt", true},
+        {"bos_token", "<s>"},
+        {"eos_token", "</s>"},
+        {"enable_thinking", thinking}};
+    return tmpl.render(vars);
+  };
+  const train::TextEncoder encode = [&](const std::string& text) {
+    return tok->encode(text, /*add_special=*/false, /*parse_special=*/true);
+  };
+
+  train::NanoDataStats st;
+  const std::vector<train::Example> data = train::build_nano_data(rc.data, nv.bos, render, encode, &st);
+  std::fprintf(stderr,
+               "muse train sft: vocab %d tokens (%d pieces); %lld examples (%lld thinking, %lld instant, %lld "
+               "dropped as longer than %lld tokens), %.1f tokens/example, longest %lld, %.1f%% of tokens in the loss\n",
+               tok->n_vocab(), nv.n_pieces, static_cast<long long>(st.kept), static_cast<long long>(st.thinking),
+               static_cast<long long>(st.instant), static_cast<long long>(st.dropped_too_long),
+               static_cast<long long>(rc.data.max_tokens), static_cast<double>(st.tokens) / static_cast<double>(st.kept),
+               static_cast<long long>(st.longest),
+               100.0 * static_cast<double>(st.masked_tokens) / static_cast<double>(st.tokens));
+
+  train::SftConfig& cfg = rc.sft;
+  cfg.model.vocab = tok->n_vocab();
+  cfg.out_dir = f.out;
+  cfg.resume_from = f.resume;
+  std::error_code ec;
+  std::filesystem::create_directories(f.out, ec);
+  if (ec) fail(ErrorCode::kIOError, "--out {}: cannot create the directory: {}", f.out, ec.message());
+  std::fprintf(stderr, "muse train sft: model %lld params (dim %lld, %lld layers), %lld steps of %lld x %lld%s\n",
+               static_cast<long long>(cfg.model.n_params()), static_cast<long long>(cfg.model.dim),
+               static_cast<long long>(cfg.model.n_layers), static_cast<long long>(cfg.steps),
+               static_cast<long long>(cfg.batch_size), static_cast<long long>(cfg.seq_len),
+               f.resume.empty() ? "" : (", resuming from " + f.resume).c_str());
+
+  const int threads = rc.threads > 0 ? rc.threads : static_cast<int>(std::max(1u, std::thread::hardware_concurrency()));
+  core::ThreadPool pool(threads);
+  const train::SftResult r = train::run_sft(cfg, data, pool);
+
+  const std::string gguf_path = (std::filesystem::path(f.out) / "muse-nano-sft.gguf").string();
+  train::export_gguf(*r.model, gguf_path, [&](gguf::Writer& w) { train::add_nano_tokenizer_to_gguf(nv, w); });
+  const float first = r.history.empty() ? 0.0f : r.history.front().loss;
+  std::fprintf(stderr, "\nmuse train sft: %lld steps, loss %.4f (step 1) -> %.4f (last window), %.0f tokens/s; wrote %s\n",
+               static_cast<long long>(r.steps), static_cast<double>(first), static_cast<double>(r.final_loss),
+               r.tokens_per_s, gguf_path.c_str());
+}
+
+}  // namespace
+
+void add_train_command(CLI::App& app) {
+  auto* train = app.add_subcommand("train", "Train muse-nano (see docs/muse-nano.md)");
+  train->require_subcommand(1);
+  auto flags = std::make_shared<TrainSftFlags>();
+  auto* sft = train->add_subcommand(
+      "sft",
+      "Supervised fine-tuning from a JSON config (model shape, data mix, schedule; see "
+      "configs/muse-nano-sft.json): writes OUT/checkpoint.bin, OUT/loss.csv, OUT/loss.png and, at the end, "
+      "OUT/muse-nano-sft.gguf with the muse-nano tokenizer and chat template");
+  sft->add_option("--config", flags->config, "The run's JSON config file")->required();
+  sft->add_option("--resume", flags->resume,
+                  "Continue from this checkpoint (e.g. OUT/checkpoint.bin) up to the config's steps; the model "
+                  "shape must match");
+  sft->add_option("--out", flags->out, "Output directory (created if missing)")->required();
+  sft->callback([flags] { run_train_sft(*flags); });
+}
+
+}  // namespace muse::cli
