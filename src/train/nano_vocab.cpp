@@ -87,6 +87,13 @@ NanoVocab build_nano_vocab(int max_words) {
 
   std::set<std::string> have(v.tokens.begin(), v.tokens.end());
   float score = -1.0f;
+  // A space before an operator ("8 + 8 = 16"): the traces' most frequent two-character sequences.
+  for (const char* op : {"=", "+", "-", "*", "("}) {
+    add(std::string(kSpace) + op, score, 1);
+    have.insert(v.tokens.back());
+    score -= 1.0f;
+    ++v.n_pieces;
+  }
   for (const auto& [saving, w] : ranked) {
     const bool spaced = w.rfind(kSpace, 0) == 0;
     const size_t first = spaced ? 4 : 2;  // shortest prefix that is a multi-character piece

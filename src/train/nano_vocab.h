@@ -10,7 +10,7 @@
 //   7..262 <0x00>..<0xFF> byte fallback (newline is <0x0A>),
 //   263.. '▁' (U+2581, the SPM space) and the 94 printable ASCII characters '!'..'~' (digits stay single
 //     characters: arithmetic is learned per digit),
-//   then the multi-character pieces: the most frequent words of the task text, in two forms
+//   then the multi-character pieces: "▁=", "▁+", "▁-", "▁*", "▁(" (a space before an operator), and the most frequent words of the task text, in two forms
 //     "▁word" (after a space) and "word" (at a line start or after punctuation), each with its whole
 //     prefix chain (▁w, ▁wo, ▁wor, ▁word), so that SPM's pairwise merging can always reach the word.
 //   Scores: characters 0, pieces -rank (more frequent words merge first). SPM merges the adjacent pair

@@ -1,0 +1,293 @@
+// muse-nano pipeline: the tokenizer on task text, the chat template's two thinking modes, the SFT
+// example masks, the config parser, and `muse train sft` end to end (export, then `muse run` loads it).
+#include <gtest/gtest.h>
+
+#include <array>
+#include <cstdio>
+#include <filesystem>
+#include <fstream>
+#include <memory>
+#include <sstream>
+#include <string>
+#include <sys/wait.h>
+
+#include <nlohmann/json.hpp>
+
+#include "core/error.h"
+#include "gguf/gguf.h"
+#include "text/chat_template.h"
+#include "text/tokenizer.h"
+#include "train/nano_config.h"
+#include "train/nano_data.h"
+#include "train/nano_vocab.h"
+#include "train/tasks.h"
+
+namespace muse::train {
+namespace {
+
+std::unique_ptr<text::Tokenizer> nano_tokenizer(const NanoVocab& nv) {
+  text::VocabData vd;
+  vd.model = "llama";
+  vd.tokens = nv.tokens;
+  vd.scores = nv.scores;
+  vd.types = nv.types;
+  vd.unk = nv.unk;
+  vd.bos = nv.bos;
+  vd.eos = nv.eos;
+  vd.eot = nv.im_end;
+  vd.add_bos = true;
+  vd.add_space_prefix = false;
+  return text::Tokenizer::from_vocab(std::move(vd));
+}
+
+class NanoTest : public ::testing::Test {
+ protected:
+  static void SetUpTestSuite() {
+    vocab_ = new NanoVocab(build_nano_vocab());
+    tok_ = nano_tokenizer(*vocab_).release();
+    tmpl_ = new text::ChatTemplate(text::ChatTemplate::parse(nano_chat_template(), "nano"));
+  }
+  static void TearDownTestSuite() {
+    delete tmpl_;
+    delete tok_;
+    delete vocab_;
+  }
+  static std::string render(const std::string& q, bool thinking, bool pass_flag = true) {
+    nlohmann::ordered_json vars = {
+        {"messages", nlohmann::ordered_json::array({{{"role", "user"}, {"content", q}}})},
+        {"add_generation_prompt", true}};
+    if (pass_flag) vars["enable_thinking"] = thinking;
+    return tmpl_->render(vars);
+  }
+  static std::vector<int32_t> encode(const std::string& s) { return tok_->encode(s, false, true); }
+
+  static NanoVocab* vocab_;
+  static text::Tokenizer* tok_;
+  static text::ChatTemplate* tmpl_;
+};
+NanoVocab* NanoTest::vocab_ = nullptr;
+text::Tokenizer* NanoTest::tok_ = nullptr;
+text::ChatTemplate* NanoTest::tmpl_ = nullptr;
+
+TEST_F(NanoTest, VocabularyLayout) {
+  EXPECT_EQ(tok_->n_vocab(), static_cast<int32_t>(vocab_->tokens.size()));
+  EXPECT_GE(vocab_->n_pieces, 200);  // "a few hundred" multi-character pieces
+  EXPECT_EQ(tok_->bos(), 1);
+  EXPECT_EQ(tok_->eos(), 2);
+  EXPECT_TRUE(tok_->is_eog(vocab_->im_end));
+  EXPECT_FALSE(tok_->is_eog(vocab_->think_close));
+  for (char c = '0'; c <= '9'; ++c) EXPECT_EQ(tok_->encode(std::string(1, c), false, false).size(), 1u) << c;
+  // No piece contains a digit: numbers are always spelled digit by digit.
+  for (size_t i = 0; i < vocab_->tokens.size(); ++i) {
+    if (vocab_->types[i] != 1 || vocab_->tokens[i].size() < 2) continue;
+    EXPECT_EQ(vocab_->tokens[i].find_first_of("0123456789"), std::string::npos) << vocab_->tokens[i];
+  }
+}
+
+TEST_F(NanoTest, EveryPieceEncodesAsOneToken) {
+  // The scores must let SPM's merges reach each piece (a piece SPM never produces wastes an embedding).
+  for (size_t i = 0; i < vocab_->tokens.size(); ++i) {
+    if (vocab_->types[i] != 1) continue;
+    std::string text = vocab_->tokens[i];
+    if (text.rfind("\xE2\x96\x81", 0) == 0) text = " " + text.substr(3);
+    const auto ids = tok_->encode(text, false, false);
+    ASSERT_EQ(ids.size(), 1u) << "piece '" << vocab_->tokens[i] << "'";
+    EXPECT_EQ(ids[0], static_cast<int32_t>(i));
+  }
+}
+
+TEST_F(NanoTest, RoundTripsTaskTextLosslessly) {
+  int64_t trace_tokens = 0, trace_chars = 0, n = 0;
+  for (Level level : {Level::kEasy, Level::kStandard, Level::kHard}) {
+    for (Family f : kAllFamilies) {
+      for (uint64_t seed = 1000; seed < 1030; ++seed) {
+        const Problem p = generate(f, difficulty_preset(level), seed);
+        for (const std::string* s : {&p.question, &p.trace, &p.short_answer}) {
+          const auto ids = tok_->encode(*s, false, false);
+          ASSERT_EQ(tok_->decode(ids), *s) << family_name(f) << " seed " << seed;
+          // Byte fallback only for the newline (<0x0A>, as in llama's vocabularies): every other
+          // character of the task text is in the vocabulary.
+          for (int32_t id : ids) {
+            if (tok_->token_type(id) == text::TokenType::kByte) {
+              ASSERT_EQ(tok_->token_to_piece(id), "\n") << *s;
+            }
+          }
+        }
+        trace_tokens += static_cast<int64_t>(tok_->encode(p.trace, false, false).size());
+        trace_chars += static_cast<int64_t>(p.trace.size());
+        ++n;
+      }
+    }
+  }
+  const double per_trace = static_cast<double>(trace_tokens) / static_cast<double>(n);
+  std::printf("[ nano     ] %.1f tokens per trace, %.2f characters per token (%lld traces)\n", per_trace,
+              static_cast<double>(trace_chars) / static_cast<double>(trace_tokens), static_cast<long long>(n));
+  // Pieces must pay off: a character vocabulary gives 1 token per character (the text is ASCII).
+  // Digits, operators and punctuation stay single tokens, so about half the characters cannot merge.
+  EXPECT_GT(static_cast<double>(trace_chars) / static_cast<double>(trace_tokens), 1.8);
+}
+
+TEST_F(NanoTest, ChatAndThinkTokensAreSingleIds) {
+  EXPECT_EQ(tok_->encode("<think>", false, false), std::vector<int32_t>{vocab_->think_open});
+  EXPECT_EQ(tok_->encode("</think>", false, false), std::vector<int32_t>{vocab_->think_close});
+  const std::string text = render("What is 2 + 3?", true) + "x\n</think>\n\nThe answer is 5.<|im_end|>";
+  const auto ids = encode(text);
+  auto count = [&](int32_t id) { return std::count(ids.begin(), ids.end(), id); };
+  EXPECT_EQ(count(vocab_->im_start), 2);
+  EXPECT_EQ(count(vocab_->im_end), 2);
+  EXPECT_EQ(count(vocab_->think_open), 1);
+  EXPECT_EQ(count(vocab_->think_close), 1);
+  EXPECT_EQ(ids.front(), vocab_->im_start);
+  EXPECT_EQ(ids.back(), vocab_->im_end);
+  EXPECT_EQ(tok_->decode(ids), text);
+}
+
+TEST_F(NanoTest, TemplateRendersBothThinkingModes) {
+  const std::string head = "<|im_start|>user\nWhat is 2 + 3?<|im_end|>\n<|im_start|>assistant\n";
+  EXPECT_EQ(render("What is 2 + 3?", true), head + "<think>\n");
+  EXPECT_EQ(render("What is 2 + 3?", false, /*pass_flag=*/false), head + "<think>\n");  // default: thinking
+  EXPECT_EQ(render("What is 2 + 3?", false), head + "<think>\n\n</think>\n\n");
+  // A finished conversation (no generation prompt) ends with the last turn.
+  nlohmann::ordered_json vars = {{"messages", {{{"role", "user"}, {"content", "hi"}}, {{"role", "assistant"}, {"content", "yo"}}}},
+                                 {"add_generation_prompt", false}};
+  EXPECT_EQ(tmpl_->render(vars), "<|im_start|>user\nhi<|im_end|>\n<|im_start|>assistant\nyo<|im_end|>\n");
+}
+
+TEST_F(NanoTest, ExampleMaskCoversExactlyTheAssistantTokens) {
+  const PromptRenderer r = [](const std::string& q, bool t) { return render(q, t); };
+  const TextEncoder e = [](const std::string& s) { return encode(s); };
+  for (bool thinking : {true, false}) {
+    for (Family f : kAllFamilies) {
+      const Problem p = generate(f, difficulty_preset(Level::kStandard), 77);
+      const Example ex = make_nano_example(p, thinking, vocab_->bos, r, e);
+      ASSERT_EQ(ex.tokens.size(), ex.loss_mask.size());
+      EXPECT_EQ(ex.tokens.front(), vocab_->bos);
+      std::vector<int32_t> prompt, answer;
+      size_t first_masked = ex.tokens.size();
+      for (size_t i = 0; i < ex.tokens.size(); ++i) {
+        if (ex.loss_mask[i]) {
+          first_masked = std::min(first_masked, i);
+          answer.push_back(ex.tokens[i]);
+        } else {
+          ASSERT_EQ(first_masked, ex.tokens.size()) << "an unmasked token after the assistant's start";
+          if (i > 0) prompt.push_back(ex.tokens[i]);
+        }
+      }
+      EXPECT_EQ(tok_->decode(prompt), render(p.question, thinking));
+      EXPECT_EQ(tok_->decode(answer), nano_completion(p, thinking));
+      EXPECT_EQ(answer.back(), vocab_->im_end);
+      const auto close = std::count(answer.begin(), answer.end(), vocab_->think_close);
+      EXPECT_EQ(close, thinking ? 1 : 0);
+      if (thinking) {
+        EXPECT_EQ(answer.size(), encode(nano_completion(p, true)).size());
+      }
+    }
+  }
+}
+
+TEST_F(NanoTest, DataIsDeterministicAndMixesModes) {
+  const PromptRenderer r = [](const std::string& q, bool t) { return render(q, t); };
+  const TextEncoder e = [](const std::string& s) { return encode(s); };
+  NanoDataConfig c;
+  c.examples = 60;
+  c.max_tokens = 1024;
+  NanoDataStats s1;
+  const auto a = build_nano_data(c, vocab_->bos, r, e, &s1);
+  const auto b = build_nano_data(c, vocab_->bos, r, e);
+  ASSERT_EQ(a.size(), b.size());
+  for (size_t i = 0; i < a.size(); ++i) EXPECT_EQ(a[i].tokens, b[i].tokens);
+  EXPECT_EQ(s1.kept, 60);
+  EXPECT_GT(s1.instant, 6);   // 30% of 60 = 18 expected; binomial sd ~3.5
+  EXPECT_GT(s1.thinking, 30);
+  c.seed = 2;
+  const auto other = build_nano_data(c, vocab_->bos, r, e);
+  EXPECT_NE(other[0].tokens, a[0].tokens);
+}
+
+TEST(NanoConfig, BadFieldsAreNamed) {
+  auto err = [](const char* text) -> std::string {
+    try {
+      parse_nano_config(nlohmann::json::parse(text), "cfg.json");
+    } catch (const Error& e) {
+      return e.what();
+    }
+    return "";
+  };
+  EXPECT_NE(err(R"({"model": {"dim": -4}})").find("model.dim"), std::string::npos);
+  EXPECT_NE(err(R"({"train": {"stepz": 4}})").find("train.stepz: unknown field"), std::string::npos);
+  EXPECT_NE(err(R"({"data": {"families": "add,cats"}})").find("data.families"), std::string::npos);
+  EXPECT_NE(err(R"({"data": {"no_thinking_fraction": 1.5}})").find("no_thinking_fraction"), std::string::npos);
+  EXPECT_NE(err(R"({"train": {"max_lr": "high"}})").find("train.max_lr"), std::string::npos);
+  EXPECT_NE(err(R"([1, 2])").find("cfg.json"), std::string::npos);
+  const NanoRunConfig ok = parse_nano_config(nlohmann::json::parse(R"({"train": {"steps": 70, "seq_len": 100}})"), "x");
+  EXPECT_EQ(ok.sft.steps, 70);
+  EXPECT_EQ(ok.data.max_tokens, 101);
+}
+
+struct CliRun {
+  int status = -1;
+  std::string out, err;
+};
+
+CliRun run_muse(const std::string& args) {
+  const std::string err_path = testing::TempDir() + "muse_nano_test_stderr.txt";
+  const std::string cmd = std::string(MUSE_BINARY) + " " + args + " 2>" + err_path;
+  CliRun r;
+  FILE* p = popen(cmd.c_str(), "r");
+  if (p == nullptr) return r;
+  std::array<char, 4096> buf{};
+  size_t n;
+  while ((n = fread(buf.data(), 1, buf.size(), p)) > 0) r.out.append(buf.data(), n);
+  const int st = pclose(p);
+  r.status = WIFEXITED(st) ? WEXITSTATUS(st) : -1;
+  std::ifstream e(err_path);
+  std::stringstream ss;
+  ss << e.rdbuf();
+  r.err = ss.str();
+  return r;
+}
+
+TEST(NanoCli, TrainSftRunsEndToEndAndMuseRunLoadsTheModel) {
+  const std::string dir = testing::TempDir() + "nano_cli_run";
+  std::filesystem::remove_all(dir);
+  // The repository's tiny config (tests/train/nano_test.cpp -> repository root).
+  const std::string cfg =
+      (std::filesystem::path(__FILE__).parent_path().parent_path().parent_path() / "configs/muse-nano-tiny.json").string();
+  const CliRun t = run_muse("train sft --config " + cfg + " --out " + dir);
+  ASSERT_EQ(t.status, 0) << t.err;
+  EXPECT_NE(t.err.find("3 steps"), std::string::npos) << t.err;
+  const std::string model = dir + "/muse-nano-sft.gguf";
+  ASSERT_TRUE(std::filesystem::exists(model));
+  EXPECT_TRUE(std::filesystem::exists(dir + "/loss.csv"));
+  EXPECT_TRUE(std::filesystem::exists(dir + "/checkpoint.bin"));
+  {
+    const auto f = gguf::File::open(model);
+    EXPECT_EQ(f->get_string("tokenizer.ggml.model"), "llama");
+    EXPECT_EQ(f->get_string("tokenizer.chat_template"), nano_chat_template());
+  }
+  const CliRun g = run_muse("run -m " + model + " -p 'What is 2 + 3?' -n 8 --temp 0 -q");
+  ASSERT_EQ(g.status, 0) << g.err;
+  EXPECT_GT(g.out.size(), std::string("What is 2 + 3?").size());  // the prompt plus generated text
+  // Resuming from the run's own checkpoint at the same step count trains nothing more and re-exports.
+  const CliRun again = run_muse("train sft --config " + cfg + " --out " + dir + " --resume " + dir + "/checkpoint.bin");
+  EXPECT_EQ(again.status, 0) << again.err;
+  std::filesystem::remove_all(dir);
+}
+
+TEST(NanoCli, BadConfigFieldFailsWithItsName) {
+  const std::string path = testing::TempDir() + "nano_bad.json";
+  {
+    std::ofstream o(path);
+    o << R"({"model": {"dim": 0}, "train": {"steps": 1}})";
+  }
+  const CliRun t = run_muse("train sft --config " + path + " --out " + testing::TempDir() + "nano_bad_out");
+  EXPECT_NE(t.status, 0);
+  EXPECT_NE(t.err.find("model.dim"), std::string::npos) << t.err;
+  EXPECT_NE(t.err.find(path), std::string::npos) << t.err;
+  const CliRun missing = run_muse("train sft --config /nonexistent/x.json --out " + testing::TempDir() + "nano_bad_out");
+  EXPECT_NE(missing.status, 0);
+  EXPECT_NE(missing.err.find("/nonexistent/x.json"), std::string::npos);
+}
+
+}  // namespace
+}  // namespace muse::train
