@@ -39,7 +39,8 @@ int64_t get_int(const json& obj, const std::string& where, const char* key, cons
   if (!obj.contains(key)) return def;
   const json& v = obj[key];
   if (!v.is_number_integer() || v.get<int64_t>() < min) {
-    fail(ErrorCode::kInvalidArgument, "{}: {}.{}: expected an integer >= {} (got {})", source, where, key, min, v.dump());
+    fail(ErrorCode::kInvalidArgument, "{}: {}{}: expected an integer >= {} (got {})", source,
+         where.empty() ? "" : where + ".", key, min, v.dump());
   }
   return v.get<int64_t>();
 }
@@ -137,7 +138,7 @@ NanoRunConfig parse_nano_config(const json& j, const std::string& source) {
     s.log_every = get_int(*t, "train", "log_every", source, s.log_every, 1);
     s.checkpoint_every = get_int(*t, "train", "checkpoint_every", source, s.checkpoint_every, 0);
   }
-  rc.threads = static_cast<int>(get_int(j, "config", "threads", source, 0, 0));
+  rc.threads = static_cast<int>(get_int(j, "", "threads", source, 0, 0));
   if (rc.threads > 1024) fail(ErrorCode::kInvalidArgument, "{}: threads: at most 1024 (got {})", source, rc.threads);
 
   rc.data.max_tokens = s.seq_len + 1;

@@ -219,6 +219,7 @@ TEST(NanoConfig, BadFieldsAreNamed) {
   EXPECT_NE(err(R"({"data": {"no_thinking_fraction": 1.5}})").find("no_thinking_fraction"), std::string::npos);
   EXPECT_NE(err(R"({"train": {"max_lr": "high"}})").find("train.max_lr"), std::string::npos);
   EXPECT_NE(err(R"([1, 2])").find("cfg.json"), std::string::npos);
+  EXPECT_NE(err(R"({"threads": -1})").find("cfg.json: threads: expected an integer >= 0"), std::string::npos);
   const NanoRunConfig ok = parse_nano_config(nlohmann::json::parse(R"({"train": {"steps": 70, "seq_len": 100}})"), "x");
   EXPECT_EQ(ok.sft.steps, 70);
   EXPECT_EQ(ok.data.max_tokens, 101);
