@@ -1,5 +1,6 @@
 // Internal to core: the contract between the matmul driver (matmul.cpp) and the per-ISA kernel files
-// (matmul_avx2.cpp, matmul_avx512.cpp). Not for other modules.
+// (matmul_avx2.cpp, matmul_avx512.cpp). Not for other modules. Everything here is pure functions
+// over caller-owned buffers: thread-safe for disjoint outputs, never throws (REQUIREs are asserts).
 //
 // Activations are packed once per matmul call (by pack_activations, scalar, shared by every path so
 // that all paths see the very same integers) into layouts chosen so that the SIMD kernels need no

@@ -2,7 +2,8 @@
 // and the small helpers). Each of those files includes this header once and gets its own copy
 // (anonymous namespace), compiled for its own ISA: under AVX512-VNNI the i16 multiply-add-accumulate
 // becomes one vpdpwssd instead of vpmaddwd + vpaddd. Do not include it anywhere else: a copy built
-// with AVX-512 flags must never be called on a CPU without them.
+// with AVX-512 flags must never be called on a CPU without them. Pure functions over caller-owned
+// buffers: thread-safe for disjoint outputs, never throw.
 #pragma once
 
 #include <immintrin.h>
