@@ -2,9 +2,9 @@
 // (matmul_avx2.cpp, matmul_avx512.cpp). Not for other modules. Everything here is pure functions
 // over caller-owned buffers: thread-safe for disjoint outputs, never throws (REQUIREs are asserts).
 //
-// Activations are packed once per matmul call (by pack_activations, scalar, shared by every path so
-// that all paths see the very same integers) into layouts chosen so that the SIMD kernels need no
-// shuffles on the activation side. Letters: k = input features, nb = k / 32 blocks.
+// Activations are packed once per matmul call (KernelSet::pack_token; every path's packer writes the
+// very same bytes, so all paths see the same integers) into layouts chosen so that the SIMD
+// kernels need no shuffles on the activation side. Letters: k = input features, nb = k / 32 blocks.
 //
 //   ActFormat::kF32  : the caller's x, (n_tokens, k) f32.
 //   ActFormat::kQ8_0 : per token ceil(nb/2) groups of 2 blocks, 128 B each:
