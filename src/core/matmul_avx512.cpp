@@ -30,7 +30,8 @@ namespace muse::core::detail {
 namespace {
 
 // Runs K::run<R, T>(a, rows, t) over the [r0, r1) x [t0, t1) tile: one token with MUSE_DEC_R rows
-// at a time (decode), or 4 tokens x 2 rows (prompt: each expanded weight group serves 4 tokens).
+// at a time (decode), or 4 tokens x K::kPromptRows rows (prompt: each expanded weight group serves
+// 4 tokens).
 // Decode (one token): the rows are cut into R equal segments and each micro-tile takes one row from
 // every segment, so the R weight streams are far apart. (Adjacent rows, ~1-3 KB each, read in
 // lock step defeat the hardware prefetchers: measured 2.5x slower from DRAM than far-apart streams.)
@@ -72,12 +73,13 @@ void tiles(const GemmArgs& a, int64_t r0, int64_t r1, int64_t t0, int64_t t1) {
     case 8: decode_rows<K, 2, 8>(a, r0, r1, t0); return;
     default: break;
   }
+  constexpr int kR = K::kPromptRows;
   int64_t t = t0;
-  for (; t + 4 <= t1; t += 4) rows_loop<K, 2, 4>(a, r0, r1, t);
+  for (; t + 4 <= t1; t += 4) rows_loop<K, kR, 4>(a, r0, r1, t);
   switch (t1 - t) {
-    case 1: rows_loop<K, 2, 1>(a, r0, r1, t); break;
-    case 2: rows_loop<K, 2, 2>(a, r0, r1, t); break;
-    case 3: rows_loop<K, 2, 3>(a, r0, r1, t); break;
+    case 1: rows_loop<K, kR, 1>(a, r0, r1, t); break;
+    case 2: rows_loop<K, kR, 2>(a, r0, r1, t); break;
+    case 3: rows_loop<K, kR, 3>(a, r0, r1, t); break;
     default: break;
   }
 }
@@ -94,6 +96,7 @@ void store_sums(const GemmArgs& a, const int64_t* rows, int64_t t, __m512 (&acc)
 // One 64-byte load holds the four d and the nibbles of blocks 0..2; a 16-byte load at +56 holds
 // block 3's. vpermt2w gathers the 64 nibble bytes, vpermw spreads each d over its block's 4 lanes.
 struct Q4_0Kernel {
+  static constexpr int kPromptRows = 4;  // prompt micro-tile: 4 rows x 4 tokens (measured best)
   // Loads group g of a row (72 bytes, `blocks` of its 4 blocks present: 4 = plain loads, 1..3 =
   // masked, 0 = nothing) and expands it: lo/hi nibbles of the 4 blocks in pack order, and the raw
   // bytes (for the scales).
@@ -171,6 +174,7 @@ struct Q4_0Kernel {
 // Q8_0: a group is 2 blocks = 68 bytes: d0 qs0[32] d1 qs1[32]. Weights go in as u8 = q + 128 (xor
 // 0x80); a bias of -128 * (sum of the lane's 4 activations) cancels the +128.
 struct Q8_0Kernel {
+  static constexpr int kPromptRows = 4;
   template <int R, int T>
   static void run(const GemmArgs& a, const int64_t* rows, int64_t t) {
     alignas(64) static constexpr uint16_t kDIdx[32] = {0, 0, 0, 0, 0, 0, 0, 0, 17, 17, 17, 17, 17, 17, 17, 17};
@@ -232,6 +236,7 @@ struct Q8_0Kernel {
 // this code is what limits (the scalar scale unpacking is shared per super-block).
 template <bool kFive>
 struct K4Kernel512 {
+  static constexpr int kPromptRows = 2;  // 4 rows measured 11% slower (register pressure)
   template <int R, int T>
   static void run(const GemmArgs& a, const int64_t* rows, int64_t t) {
     // vpermw indices into the 16 unpacked words (sc0..7, m0..7): [sc(4p+h) x16 | sc(4p+2+h) x16].
@@ -308,6 +313,7 @@ struct K4Kernel512 {
 // F32 / F16 / BF16 weights against f32 activations, 16 elements per step (masked tail).
 template <typename Load>
 struct PlainKernel {
+  static constexpr int kPromptRows = 4;
   template <int R, int T>
   static void run(const GemmArgs& a, const int64_t* rows, int64_t t) {
     const int64_t k = a.k;
