@@ -30,7 +30,7 @@ fi
 if [[ "${MUSE_SKIP_FUZZ:-0}" != 1 ]] && command -v clang++-16 >/dev/null; then
   stage "fuzz build (clang-16)"
   cmake --preset fuzz >/dev/null
-  cmake --build --preset fuzz -j"$jobs"
+  cmake --build --preset fuzz -j"$jobs" --target fuzz_all
   seconds=${MUSE_FUZZ_SECONDS:-30}
   for bin in build/fuzz/fuzz_*; do
     name=$(basename "$bin")
