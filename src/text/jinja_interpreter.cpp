@@ -211,6 +211,10 @@ void Interpreter::check_size(size_t bytes) const {
   }
 }
 
+void Interpreter::check_items(size_t items) const {
+  if (items > kMaxItems) fail(FailKind::kLimit, "a list of more than {} items would be built", kMaxItems);
+}
+
 void Interpreter::emit(std::string_view text) {
   out_->append(text);
   if (out_->size() > options_.max_output_bytes) {

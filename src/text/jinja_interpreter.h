@@ -68,6 +68,8 @@ class Interpreter {
   void charge(uint64_t units);
   // Throws kLimit when a string/list about to be built would exceed max_output_bytes.
   void check_size(size_t bytes) const;
+  // Throws kLimit when a list about to be built would have more than kMaxItems items.
+  void check_items(size_t items) const;
   Value call(const Value& callee, CallArgs& args);
   Value get_attr(const Value& obj, std::string_view name);  // the sandbox's getattr
   Value get_item(const Value& obj, const Value& key);       // the sandbox's getitem

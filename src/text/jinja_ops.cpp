@@ -90,11 +90,9 @@ Value repeat(Interpreter& interp, const Value& seq, int64_t n) {
     return Value::string(std::move(out), seq.is_markup());
   }
   const auto& items = seq.items();
-  if (!items.empty() && static_cast<uint64_t>(n) > interp.options().max_output_bytes / items.size() + 1) {
-    interp.check_size(SIZE_MAX);
-  }
-  interp.check_size(items.size() * static_cast<size_t>(n));
-  interp.charge(items.size() * static_cast<size_t>(n) / 8);
+  if (!items.empty() && static_cast<uint64_t>(n) > kMaxItems / items.size() + 1) interp.check_items(SIZE_MAX);
+  interp.check_items(items.size() * static_cast<size_t>(n));
+  interp.charge(items.size() * static_cast<size_t>(n));
   std::vector<Value> out;
   out.reserve(items.size() * static_cast<size_t>(n));
   for (int64_t k = 0; k < n; ++k) out.insert(out.end(), items.begin(), items.end());
@@ -121,8 +119,8 @@ Value add(Interpreter& interp, const Value& a, const Value& b) {
   }
   if (a.is_list() && b.is_list() && !a.is_iterator() && !b.is_iterator() &&
       a.list_ref().flavor == b.list_ref().flavor) {
-    interp.check_size(a.items().size() + b.items().size());
-    interp.charge((a.items().size() + b.items().size()) / 8);
+    interp.check_items(a.items().size() + b.items().size());
+    interp.charge(a.items().size() + b.items().size());
     std::vector<Value> out;
     out.reserve(a.items().size() + b.items().size());
     out.insert(out.end(), a.items().begin(), a.items().end());

@@ -5,6 +5,7 @@
 #include <algorithm>
 
 #include "text/jinja_failure.h"
+#include "text/jinja_value.h"
 
 namespace muse::text::jinja {
 
@@ -302,6 +303,7 @@ std::vector<std::string> str_split(std::string_view s, std::optional<std::string
     while (budget-- > 0) {
       const size_t at = s.find(*sep, start);
       if (at == std::string_view::npos) break;
+      if (out.size() >= kMaxItems) fail(FailKind::kLimit, "split into more than {} parts", kMaxItems);
       out.emplace_back(s.substr(start, at - start));
       start = at + sep->size();
     }
@@ -316,6 +318,7 @@ std::vector<std::string> str_split(std::string_view s, std::optional<std::string
     if (i == n) break;
     const size_t j = i;
     while (i < n && !py_isspace(cps[i])) ++i;
+    if (out.size() >= kMaxItems) fail(FailKind::kLimit, "split into more than {} parts", kMaxItems);
     out.push_back(encode_utf8(std::u32string_view(cps).substr(j, i - j)));
   }
   if (i < n) {
@@ -335,6 +338,7 @@ std::vector<std::string> str_rsplit(std::string_view s, std::optional<std::strin
       if (end < sep->size()) break;
       const size_t at = s.rfind(*sep, end - sep->size());
       if (at == std::string_view::npos) break;
+      if (out.size() >= kMaxItems) fail(FailKind::kLimit, "split into more than {} parts", kMaxItems);
       out.emplace_back(s.substr(at + sep->size(), end - at - sep->size()));
       end = at;
     }
@@ -349,6 +353,7 @@ std::vector<std::string> str_rsplit(std::string_view s, std::optional<std::strin
     if (i < 0) break;
     const int64_t j = i;
     while (i >= 0 && !py_isspace(cps[static_cast<size_t>(i)])) --i;
+    if (out.size() >= kMaxItems) fail(FailKind::kLimit, "split into more than {} parts", kMaxItems);
     out.push_back(encode_utf8(std::u32string_view(cps).substr(static_cast<size_t>(i + 1), static_cast<size_t>(j - i))));
   }
   if (i >= 0) {
@@ -375,6 +380,7 @@ std::vector<std::string> str_splitlines(std::string_view s, bool keepends) {
     if (j < n) {
       eol = (cps[j] == '\r' && j + 1 < n && cps[j + 1] == '\n') ? j + 2 : j + 1;
     }
+    if (out.size() >= kMaxItems) fail(FailKind::kLimit, "split into more than {} lines", kMaxItems);
     out.push_back(encode_utf8(std::u32string_view(cps).substr(i, (keepends ? eol : j) - i)));
     i = eol;
   }

@@ -389,6 +389,27 @@ void py_repr_string(std::string_view s, std::string& out) {
   const bool has_double = s.find('"') != std::string_view::npos;
   const char quote = (has_single && !has_double) ? '"' : '\'';
   out.push_back(quote);
+  if (is_ascii(s)) {  // fast path: only quotes, backslashes and control characters change
+    for (char ch : s) {
+      const auto c = static_cast<unsigned char>(ch);
+      if (c >= 0x20 && c < 0x7F && c != '\\' && ch != quote) {
+        out.push_back(ch);
+      } else if (c == '\t') {
+        out += "\\t";
+      } else if (c == '\n') {
+        out += "\\n";
+      } else if (c == '\r') {
+        out += "\\r";
+      } else if (c == '\\' || ch == quote) {
+        out.push_back('\\');
+        out.push_back(ch);
+      } else {
+        out += fmt::format("\\x{:02x}", static_cast<unsigned>(c));
+      }
+    }
+    out.push_back(quote);
+    return;
+  }
   for (char32_t c : decode_utf8(s)) {
     if (c == static_cast<char32_t>(quote) || c == '\\') {
       out.push_back('\\');
@@ -418,6 +439,7 @@ void py_repr_string(std::string_view s, std::string& out) {
 
 void py_repr(const Value& v, std::string& out, int depth) {
   if (depth > kMaxNesting) fail(FailKind::kLimit, "values nested deeper than {} levels", kMaxNesting);
+  if (out.size() > kMaxReprBytes) fail(FailKind::kLimit, "printed value exceeds {} bytes", kMaxReprBytes);
   switch (v.kind()) {
     case Kind::kUndefined:
       out += "Undefined";
@@ -543,6 +565,9 @@ std::vector<Value> py_iterate(const Value& v) {
       return out;
     case Kind::kString: {
       const std::string& s = v.s();
+      if (s.size() > kMaxItems && utf8_length(s) > kMaxItems) {
+        fail(FailKind::kLimit, "iterating a string of more than {} characters", kMaxItems);
+      }
       if (is_ascii(s)) {
         out.reserve(s.size());
         for (char c : s) out.push_back(Value::string(std::string(1, c)));

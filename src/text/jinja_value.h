@@ -175,6 +175,12 @@ inline bool Value::is_tuple() const { return is_list() && list_ref().flavor == L
 // Deepest nesting of containers the interpreter converts, prints, compares or serialises; deeper
 // structures fail cleanly instead of exhausting the stack.
 inline constexpr int kMaxNesting = 256;
+// Largest list (or string iteration, or split) a render may build: at ~50 bytes per Value this keeps
+// one list near 50 MB. Chat templates handle a few hundred items.
+inline constexpr size_t kMaxItems = size_t{1} << 20;
+// repr()/str() of a container stops with kLimit past this many bytes, before the caller's own
+// (smaller) output limit applies, so that printing [s] * 1000000 cannot exhaust memory.
+inline constexpr size_t kMaxReprBytes = size_t{64} << 20;
 
 // Python semantics.
 bool truthy(const Value& v);

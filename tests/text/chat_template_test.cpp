@@ -105,6 +105,14 @@ TEST(ChatTemplate, SyntaxErrorsNameTheConstruct) {
   }
 }
 
+TEST(ChatTemplate, GenerationTagRendersItsBody) {
+  // transformers' {% generation %} marks assistant text for training masks; it renders as its body.
+  const ChatTemplate t = ChatTemplate::parse(
+      "{% for m in messages %}{% if m.role == 'assistant' %}{% generation %}[{{ m.content }}]{% endgeneration %}"
+      "{% else %}{{ m.role }};{% endif %}{% endfor %}", "t");
+  EXPECT_EQ(t.render(conversation()), "system;user;[Hello.]user;");
+}
+
 TEST(ChatTemplate, VariablesMustBeAnObject) {
   const ChatTemplate t = ChatTemplate::parse("x", "t");
   EXPECT_THROW(t.render(ojson::array()), TemplateError);
@@ -202,6 +210,20 @@ TEST(ChatTemplateLimits, OutputSizeIsCapped) {
   EXPECT_EQ(render_error("{% set ns = namespace(s='x') %}{% for i in range(64) %}{% set ns.s = ns.s + ns.s %}"
                          "{% endfor %}").kind(),
             TemplateError::Kind::kLimit);
+}
+
+TEST(ChatTemplateLimits, ListsAndPrintedValuesAreCapped) {
+  // Item counts are bounded separately from bytes: a million small Values is ~50 MB already.
+  EXPECT_EQ(render_error("{{ ([1] * 2000000)|length }}").kind(), TemplateError::Kind::kLimit);
+  EXPECT_EQ(render_error("{% set ns = namespace(l=[1]) %}{% for i in range(30) %}{% set ns.l = ns.l + ns.l %}"
+                         "{% endfor %}").kind(),
+            TemplateError::Kind::kLimit);
+  EXPECT_EQ(render_error("{% for c in 'x' * 2000000 %}{% endfor %}").kind(), TemplateError::Kind::kLimit);
+  EXPECT_EQ(render_error("{{ ('a,' * 2000000).split(',')|length }}").kind(), TemplateError::Kind::kLimit);
+  EXPECT_EQ(render_error("{{ ('a ' * 2000000).split()|length }}").kind(), TemplateError::Kind::kLimit);
+  // Printing a list that references one big string many times is refused while it is built.
+  EXPECT_EQ(render_error("{{ ['x' * 1000000] * 1000 }}").kind(), TemplateError::Kind::kLimit);
+  EXPECT_EQ(render_error("{{ (['x' * 1000000] * 1000)|tojson }}").kind(), TemplateError::Kind::kLimit);
 }
 
 TEST(ChatTemplateLimits, StepBudgetStopsRunawayLoops) {
