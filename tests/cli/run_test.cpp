@@ -8,6 +8,7 @@
 #include <sstream>
 #include <string>
 #include <sys/wait.h>
+#include <unistd.h>
 
 namespace {
 
@@ -18,7 +19,7 @@ struct Result {
 };
 
 Result run_muse(const std::string& args) {
-  const std::string err_path = testing::TempDir() + "muse_run_test_stderr.txt";
+  const std::string err_path = testing::TempDir() + "muse_run_test_stderr_" + std::to_string(getpid()) + ".txt";
   const std::string cmd = std::string(MUSE_BINARY) + " " + args + " 2>" + err_path;
   Result r;
   FILE* p = popen(cmd.c_str(), "r");

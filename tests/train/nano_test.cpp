@@ -10,6 +10,7 @@
 #include <sstream>
 #include <string>
 #include <sys/wait.h>
+#include <unistd.h>
 
 #include <nlohmann/json.hpp>
 
@@ -231,7 +232,7 @@ struct CliRun {
 };
 
 CliRun run_muse(const std::string& args) {
-  const std::string err_path = testing::TempDir() + "muse_nano_test_stderr.txt";
+  const std::string err_path = testing::TempDir() + "muse_nano_test_stderr_" + std::to_string(getpid()) + ".txt";
   const std::string cmd = std::string(MUSE_BINARY) + " " + args + " 2>" + err_path;
   CliRun r;
   FILE* p = popen(cmd.c_str(), "r");
