@@ -151,8 +151,11 @@ struct Q4_0Kernel {
           const uint8_t* ap = act[j] + g * kQ4_0GroupBytes;
           __m512i sa = _mm512_dpbusd_epi32(_mm512_load_si512(ap + 128), lo_a, _mm512_load_si512(ap));
           sa = _mm512_dpbusd_epi32(sa, hi_a, _mm512_load_si512(ap + 64));
-          __m512i sb = _mm512_dpbusd_epi32(_mm512_load_si512(ap + 256 + 128), lo_b, _mm512_load_si512(ap + 256));
-          sb = _mm512_dpbusd_epi32(sb, hi_b, _mm512_load_si512(ap + 256 + 64));
+          // Without a second group (blocks_b == 0: its weights and scales are zero) its activations
+          // would lie past the pack of the last token: read group A's again instead.
+          const uint8_t* bp = blocks_b > 0 ? ap + 256 : ap;
+          __m512i sb = _mm512_dpbusd_epi32(_mm512_load_si512(bp + 128), lo_b, _mm512_load_si512(bp));
+          sb = _mm512_dpbusd_epi32(sb, hi_b, _mm512_load_si512(bp + 64));
           const __m512i s = _mm512_add_epi32(_mm512_unpacklo_epi64(sa, sb), _mm512_unpackhi_epi64(sa, sb));
           const __m512 da = _mm512_load_ps(ap + 192);
           acc[i][j] = _mm512_fmadd_ps(_mm512_cvtepi32_ps(s), _mm512_mul_ps(dw, da), acc[i][j]);
