@@ -195,8 +195,7 @@ void Scheduler::forget(SeqId id) {
 }
 
 // Chooses the next token of `s` from `logits` (the row predicting tokens.size()) and applies the hook.
-void Scheduler::sample(Seq& s, std::span<const float> logits, double step_seconds) {
-  (void)step_seconds;
+void Scheduler::sample(Seq& s, std::span<const float> logits) {
   SeqInfo& in = s.info;
   const int64_t n_tokens = static_cast<int64_t>(in.tokens.size());
   auto keep_logits = [&] {
@@ -270,7 +269,7 @@ int64_t Scheduler::step() {
     std::vector<float> logits = std::move(s.kept_logits);
     s.kept_logits.clear();
     s.logits_at = -1;
-    sample(s, logits, 0.0);
+    sample(s, logits);
   }
 
   struct Part {
@@ -334,7 +333,7 @@ int64_t Scheduler::step() {
   // Sampling runs hooks that may throw; each part's bookkeeping above is already complete.
   for (const Part& p : parts) {
     if (p.end != static_cast<int64_t>(p.s->info.tokens.size())) continue;
-    sample(*p.s, logits.subspan(static_cast<size_t>(row * V), static_cast<size_t>(V)), seconds);
+    sample(*p.s, logits.subspan(static_cast<size_t>(row * V), static_cast<size_t>(V)));
     ++row;
   }
   return static_cast<int64_t>(batch_.size());

@@ -90,7 +90,7 @@ class Scheduler {
   const Seq& get(SeqId id) const;
   SeqId admit(std::unique_ptr<Seq> seq);
   void finish(Seq& s, FinishReason reason);
-  void sample(Seq& s, std::span<const float> logits, double step_seconds);
+  void sample(Seq& s, std::span<const float> logits);
   void validate(const SeqConfig& config, const char* what) const;
 
   model::Runner& runner_;

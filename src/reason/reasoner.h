@@ -1,6 +1,7 @@
 // Reasoner: runs a chat request in one of the three modes on one model (see docs/modes.md).
 //
-//   reason::Reasoner r(*model, *tokenizer, pool, {.n_ctx = 4096, .max_agents = 8});
+//   reason::ReasonerOptions opts;                     // n_ctx 4096, max_agents 8, ...
+//   reason::Reasoner r(*model, *tokenizer, pool, opts);
 //   reason::Request req;  req.messages = {{"user", "What is 17 * 23?"}};  req.mode = Mode::kContemplating;
 //   reason::Result res = r.run(req);   // res.content, res.agents[i].usage, res.timing ...
 //
