@@ -1,9 +1,10 @@
 #include "reason/aggregate.h"
 
 #include <algorithm>
-#include <map>
 
 #include <fmt/format.h>
+
+#include "reason/answer.h"
 
 namespace muse::reason {
 namespace {
@@ -84,6 +85,15 @@ Aggregation weighted_vote(std::span<const Candidate> candidates) {
     return a.first_agent < b.first_agent;
   });
   return finish(std::move(groups));
+}
+
+Aggregation settle_synthesis(std::string_view synthesizer_content, const std::regex* pattern,
+                             const Aggregation& vote_result) {
+  if (trim(synthesizer_content).empty()) return vote_result;
+  Aggregation out = vote_result;
+  out.winner = -1;
+  if (auto a = extract_answer(synthesizer_content, pattern)) out.answer = a->normalized;
+  return out;
 }
 
 std::string summarize_trace(std::string_view reasoning, std::string_view content, size_t max_chars) {

@@ -13,6 +13,7 @@
 // Pure functions; never throw.
 #pragma once
 
+#include <regex>
 #include <span>
 #include <string>
 #include <string_view>
@@ -42,6 +43,12 @@ struct Aggregation {
 
 Aggregation vote(std::span<const Candidate> candidates);
 Aggregation weighted_vote(std::span<const Candidate> candidates);
+
+// The outcome of `synthesize`: when the synthesizer wrote something, its text is the final answer
+// (winner -1; answer extracted from it with reason/answer.h, or the vote's when it has none); when it
+// wrote nothing, the vote stands.
+Aggregation settle_synthesis(std::string_view synthesizer_content, const std::regex* pattern,
+                             const Aggregation& vote_result);
 
 // A short summary of a trace for the synthesizer: the answer text (at most max_chars/2 bytes, cut at a
 // UTF-8 boundary) and the end of the reasoning (the rest of the budget), where the conclusion usually is.

@@ -400,9 +400,8 @@ Result Reasoner::run(const Request& req) {
     res.winner = 0;
   } else {
     res.candidates = candidates();
-    const Aggregation agg = req.aggregate == Aggregate::kWeighted ? weighted_vote(res.candidates) : vote(res.candidates);
-    res.answer = agg.answer;
-    res.winner = agg.winner;
+    Aggregation agg = req.aggregate == Aggregate::kWeighted ? weighted_vote(res.candidates) : vote(res.candidates);
+    bool synthesized = false;
     if (req.aggregate == Aggregate::kSynthesize && !res.cancelled) {
       std::vector<ChatMessage> msgs = req.messages;
       ChatMessage& last = msgs.back();
@@ -425,32 +424,33 @@ Result Reasoner::run(const Request& req) {
       res.total.thinking_tokens += t.usage.thinking_tokens;
       res.total.forced_tokens += t.usage.forced_tokens;
       res.total.answer_tokens += t.usage.answer_tokens;
-      if (!t.content.empty()) {
+      agg = settle_synthesis(t.content, pat, agg);
+      synthesized = agg.winner == -1 && !t.content.empty();
+      if (synthesized) {
         res.content = t.content;
         res.reasoning = t.reasoning;
-        res.winner = -1;
-        if (!t.answer.empty()) res.answer = t.answer;
       } else {
         res.notes.push_back("the synthesizer wrote no answer; using the vote");
       }
     }
-    if (res.winner >= 0) {
-      const AgentTrace& w = res.agents[static_cast<size_t>(res.winner)];
-      res.content = w.content;
-      res.reasoning = w.reasoning;
-      if (req.on_delta && !res.content.empty()) req.on_delta({-1, DeltaKind::kContent, res.content});
-    } else if (res.content.empty() && req.aggregate != Aggregate::kSynthesize) {
-      res.notes.push_back("no agent gave an extractable answer");
-      // Fall back to the most confident agent that wrote anything.
-      const AgentTrace* best = nullptr;
-      for (const AgentTrace& t : res.agents) {
-        if (!t.content.empty() && (best == nullptr || t.confidence > best->confidence)) best = &t;
+    res.answer = agg.answer;
+    res.winner = synthesized ? -1 : agg.winner;
+    if (!synthesized) {
+      if (res.winner < 0) {
+        // Nobody gave an extractable answer: the most confident agent that wrote anything.
+        res.notes.push_back("no agent gave an extractable answer");
+        for (const AgentTrace& t : res.agents) {
+          if (t.content.empty()) continue;
+          if (res.winner < 0 || t.confidence > res.agents[static_cast<size_t>(res.winner)].confidence) {
+            res.winner = t.index;
+          }
+        }
       }
-      if (best != nullptr) {
-        res.content = best->content;
-        res.reasoning = best->reasoning;
-        res.winner = best->index;
-        if (req.on_delta) req.on_delta({-1, DeltaKind::kContent, res.content});
+      if (res.winner >= 0) {
+        const AgentTrace& w = res.agents[static_cast<size_t>(res.winner)];
+        res.content = w.content;
+        res.reasoning = w.reasoning;
+        if (req.on_delta && !res.content.empty()) req.on_delta({-1, DeltaKind::kContent, res.content});
       }
     }
   }

@@ -68,6 +68,27 @@ TEST(Aggregate, SynthesisMessageListsCandidatesAndItsReplyIsExtracted) {
   EXPECT_EQ(extract_answer(reply)->normalized, "12");
 }
 
+// Synthesize on constructed cases: the synthesizer's answer decides, even against the majority; a
+// synthesizer that writes nothing leaves the vote standing.
+TEST(Aggregate, SynthesizeTakesTheSynthesizersAnswerElseTheVote) {
+  std::vector<Candidate> c = {{0, "12", 1.0, ""}, {1, "13", 5.0, ""}, {2, "12", 2.0, ""}};
+  const Aggregation v = vote(c);
+  ASSERT_EQ(v.answer, "12");
+  Aggregation s = settle_synthesis("3*4 = 12, candidate 1 is right.\nThe answer is 12.", nullptr, v);
+  EXPECT_EQ(s.answer, "12");
+  EXPECT_EQ(s.winner, -1) << "the synthesizer's text is the final answer";
+  s = settle_synthesis("Candidate 2 checked its work; the others slipped.\nThe answer is \\boxed{13}", nullptr, v);
+  EXPECT_EQ(s.answer, "13") << "the synthesizer may overrule the majority";
+  s = settle_synthesis("I cannot tell.", nullptr, v);
+  EXPECT_EQ(s.answer, "12") << "no extractable answer in its text: the vote's answer is reported";
+  EXPECT_EQ(s.winner, -1);
+  s = settle_synthesis(" \n ", nullptr, v);
+  EXPECT_EQ(s.answer, "12");
+  EXPECT_EQ(s.winner, 2) << "nothing written: the vote and its winner stand";
+  const std::regex re = compile_answer_pattern("FINAL: (\\d+)");
+  EXPECT_EQ(settle_synthesis("The answer is 12.\nFINAL: 14", &re, v).answer, "14");
+}
+
 TEST(Aggregate, RefinementMessageShowsTheOthersOnly) {
   auto c = cands({{"5", 1.0}, {"6", 1.0}, {"", 1.0}, {"7", 1.0}});
   const std::string m = refinement_message(c, 1);
