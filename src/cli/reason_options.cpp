@@ -31,7 +31,8 @@ void ReasonFlags::add_to(CLI::App* cmd, bool modes_flag) {
                   "block are inserted so an answer always follows (-1: limited only by --max-tokens)")
       ->check(CLI::Range(int64_t{-1}, int64_t{1} << 20))
       ->capture_default_str();
-  cmd->add_option("--max-tokens", max_tokens, "Generated tokens per agent at most (thinking + answer)")
+  cmd->add_option("--max-tokens", max_tokens, "Generated tokens per agent at most (thinking + answer); lowered, with a note, when the prompt leaves "
+                  "less room in the context")
       ->check(CLI::Range(int64_t{1}, int64_t{1} << 20))
       ->capture_default_str();
   cmd->add_option("--aggregate", aggregate,
