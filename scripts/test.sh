@@ -32,7 +32,8 @@ if [[ "${MUSE_SKIP_FUZZ:-0}" != 1 ]] && command -v clang++-16 >/dev/null; then
   cmake --preset fuzz >/dev/null
   cmake --build --preset fuzz -j"$jobs" --target fuzz_all
   seconds=${MUSE_FUZZ_SECONDS:-30}
-  for bin in build/fuzz/fuzz_*; do
+  shopt -s nullglob
+  for bin in build/fuzz/fuzz/fuzz_*; do
     name=$(basename "$bin")
     name=${name#fuzz_}
     corpus=build/fuzz/corpus/$name
