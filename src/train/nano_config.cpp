@@ -123,7 +123,7 @@ NanoRunConfig parse_nano_config(const json& j, const std::string& source) {
   if (const json* t = object_field(j, "train", source)) {
     check_keys(*t, "train", source,
                {"steps", "batch_size", "seq_len", "max_lr", "min_lr", "warmup_steps", "weight_decay", "beta1",
-                "beta2", "grad_clip", "seed", "log_every", "checkpoint_every"});
+                "beta2", "grad_clip", "seed", "log_every", "checkpoint_every", "group_by_length"});
     s.steps = get_int(*t, "train", "steps", source, s.steps, 1);
     s.batch_size = get_int(*t, "train", "batch_size", source, s.batch_size, 1);
     s.seq_len = get_int(*t, "train", "seq_len", source, s.seq_len, 1);
@@ -137,6 +137,11 @@ NanoRunConfig parse_nano_config(const json& j, const std::string& source) {
     s.seed = static_cast<uint64_t>(get_int(*t, "train", "seed", source, static_cast<int64_t>(s.seed), 0));
     s.log_every = get_int(*t, "train", "log_every", source, s.log_every, 1);
     s.checkpoint_every = get_int(*t, "train", "checkpoint_every", source, s.checkpoint_every, 0);
+    if (t->contains("group_by_length")) {
+      const json& g = (*t)["group_by_length"];
+      if (!g.is_boolean()) fail(ErrorCode::kInvalidArgument, "{}: train.group_by_length: expected true or false", source);
+      s.group_by_length = g.get<bool>();
+    }
   }
   rc.threads = static_cast<int>(get_int(j, "", "threads", source, 0, 0));
   if (rc.threads > 1024) fail(ErrorCode::kInvalidArgument, "{}: threads: at most 1024 (got {})", source, rc.threads);

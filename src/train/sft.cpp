@@ -66,7 +66,7 @@ Trainer::Trainer(const SftConfig& config, std::span<const Example> data, const C
   ws_ = std::make_unique<Workspace>(config_.model, config_.batch_size, config_.seq_len);
 }
 
-void Trainer::validate_data() const {
+void Trainer::validate_data() {
   if (data_.empty()) fail(ErrorCode::kInvalidArgument, "sft: the training set is empty");
   bool any_target = false;
   for (size_t i = 0; i < data_.size(); i++) {
@@ -91,14 +91,22 @@ void Trainer::validate_data() const {
     }
   }
   if (!any_target) fail(ErrorCode::kInvalidArgument, "sft: no example has a loss-masked (assistant) token to learn");
+  if (config_.group_by_length) {
+    by_length_.resize(data_.size());
+    for (size_t i = 0; i < data_.size(); i++) by_length_[i] = static_cast<uint32_t>(i);
+    std::stable_sort(by_length_.begin(), by_length_.end(),
+                     [&](uint32_t a, uint32_t b) { return data_[a].tokens.size() < data_[b].tokens.size(); });
+  }
 }
 
 void Trainer::sample_batch() {
   const int64_t B = config_.batch_size;
   std::vector<const Example*> rows(static_cast<size_t>(B));
   int64_t T = 1;
+  const uint64_t start = config_.group_by_length ? rng_.below(data_.size()) : 0;
   for (int64_t b = 0; b < B; b++) {
-    rows[b] = &data_[rng_.below(data_.size())];
+    rows[b] = config_.group_by_length ? &data_[by_length_[(start + static_cast<uint64_t>(b)) % data_.size()]]
+                                      : &data_[rng_.below(data_.size())];
     T = std::max<int64_t>(T, static_cast<int64_t>(rows[b]->tokens.size()) - 1);
   }
   batch_.B = B;

@@ -190,6 +190,71 @@ TEST_F(SftTest, TinyModelLearnsToReverseDigits) {
   EXPECT_LT(r.final_loss, 0.1f) << "mean loss of the last 20 steps";
 }
 
+// Length grouping: a batch's rows have nearly equal lengths (little padding) and, over many steps,
+// every example is drawn about equally often (the start of the window is uniform).
+// Real positions in row r of a batch of reversal data: up to and including the one whose target is EOS.
+int64_t row_length(const Batch& b, int64_t r) {
+  for (int64_t i = 0; i < b.T; i++) {
+    if (b.targets[r * b.T + i] == kEos) return i + 1;
+  }
+  ADD_FAILURE() << "row " << r << " has no EOS target";
+  return b.T;
+}
+
+TEST_F(SftTest, GroupByLengthBatchesSimilarLengths) {
+  // 64 examples of 1..5 digits: 2 * digits + 3 tokens.
+  std::vector<Example> data = reversal_data(5, 64, 1, 5);
+  SftConfig c = tiny_sft_config();
+  c.batch_size = 4;
+  c.steps = 400;
+  c.group_by_length = true;
+  Trainer grouped(c, data);
+  c.group_by_length = false;
+  Trainer random(c, data);
+  int64_t grouped_pad = 0, random_pad = 0;
+  for (int s = 0; s < 40; s++) {
+    grouped.step(pool);
+    random.step(pool);
+    for (const Trainer* t : {&grouped, &random}) {
+      const Batch& b = t->last_batch();
+      int64_t pad = 0;
+      for (int64_t r = 0; r < b.B; r++) pad += b.T - row_length(b, r);
+      (t == &grouped ? grouped_pad : random_pad) += pad;
+    }
+  }
+  // Random batches of 1..5-digit rows pad a lot; grouped ones only at a length boundary or the wrap.
+  EXPECT_LT(grouped_pad * 3, random_pad) << grouped_pad << " vs " << random_pad;
+}
+
+TEST_F(SftTest, GroupByLengthDrawsEveryExample) {
+  std::vector<Example> data = reversal_data(6, 32, 1, 5);
+  SftConfig c = tiny_sft_config();
+  c.batch_size = 4;
+  c.steps = 1000;
+  c.model.dim = 8;
+  c.model.n_layers = 1;
+  c.model.n_heads = 2;
+  c.model.n_kv_heads = 1;
+  c.model.ffn_dim = 8;
+  c.group_by_length = true;
+  Trainer t(c, data);
+  std::vector<int> seen_len(16, 0);
+  for (int s = 0; s < 200; s++) {
+    t.step(pool);
+    const Batch& b = t.last_batch();
+    for (int64_t r = 0; r < b.B; r++) seen_len[static_cast<size_t>(row_length(b, r))]++;
+  }
+  // Every length present in the data is drawn, in proportion to how many examples have it.
+  std::vector<int> data_len(16, 0);
+  for (const Example& ex : data) data_len[ex.tokens.size() - 1]++;
+  for (size_t n = 0; n < data_len.size(); n++) {
+    if (data_len[n] == 0) continue;
+    const double expected = 800.0 * data_len[n] / static_cast<double>(data.size());
+    EXPECT_GT(seen_len[n], expected * 0.5) << "length " << n;
+    EXPECT_LT(seen_len[n], expected * 1.6) << "length " << n;
+  }
+}
+
 TEST_F(SftTest, RejectsBadData) {
   const SftConfig cfg = tiny_sft_config();
   auto expect_bad = [&](std::vector<Example> data, const char* what) {
