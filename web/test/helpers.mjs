@@ -1,0 +1,113 @@
+// Shared by the tests that need a real `muse serve` or a browser: where the binary, the model and
+// Chromium are, starting and stopping the server, and where artifacts (screenshots) go.
+//
+// Environment: MUSE_BIN (default ../build/release/muse), MUSE_MODEL (default
+// <shared data>/models/stories260K.gguf), MUSE_SHARED_DATA (default ../../shared/data),
+// CHROMIUM (default /usr/bin/chromium), MUSE_WEB_ARTIFACTS (default ../build/web-test).
+import { spawn, spawnSync } from 'node:child_process';
+import { accessSync, constants, existsSync, mkdirSync } from 'node:fs';
+import { createServer } from 'node:net';
+import { dirname, join, resolve } from 'node:path';
+import { fileURLToPath } from 'node:url';
+
+export const webDir = resolve(dirname(fileURLToPath(import.meta.url)), '..');
+export const repoDir = resolve(webDir, '..');
+
+function executable(p) {
+  try {
+    accessSync(p, constants.X_OK);
+    return true;
+  } catch {
+    return false;
+  }
+}
+
+export function artifactsDir() {
+  const dir = process.env.MUSE_WEB_ARTIFACTS ?? join(repoDir, 'build', 'web-test');
+  mkdirSync(dir, { recursive: true });
+  return dir;
+}
+
+export function chromiumPath() {
+  const p = process.env.CHROMIUM ?? '/usr/bin/chromium';
+  return executable(p) ? p : null;
+}
+
+// {bin, model} when a muse binary with the serve command and the model are there; else {why}.
+export function museSetup() {
+  const bin = process.env.MUSE_BIN ?? join(repoDir, 'build', 'release', 'muse');
+  const shared = process.env.MUSE_SHARED_DATA ?? resolve(repoDir, '..', 'shared', 'data');
+  const model = process.env.MUSE_MODEL ?? join(shared, 'models', 'stories260K.gguf');
+  if (!executable(bin)) return { why: `no muse binary at ${bin} (build it, or set MUSE_BIN)` };
+  if (!existsSync(model)) return { why: `no model at ${model} (set MUSE_MODEL)` };
+  const help = spawnSync(bin, ['serve', '--help'], { encoding: 'utf8', timeout: 10000 });
+  if (help.status !== 0) return { why: `${bin} has no serve command` };
+  return { bin, model };
+}
+
+async function freePort() {
+  return new Promise((resolveP, reject) => {
+    const s = createServer();
+    s.once('error', reject);
+    s.listen(0, '127.0.0.1', () => {
+      const { port } = s.address();
+      s.close(() => resolveP(port));
+    });
+  });
+}
+
+// Starts `muse serve` on a free loopback port with the built page; resolves once /health answers.
+export async function startMuse({ bin, model, extraArgs = [], timeoutMs = 60000 } = {}) {
+  let lastErr;
+  for (let attempt = 0; attempt < 3; attempt++) {
+    const port = await freePort();
+    const args = ['serve', '-m', model, '--host', '127.0.0.1', '--port', String(port), '--web-root', join(webDir, 'dist'), ...extraArgs];
+    const proc = spawn(bin, args, { stdio: ['ignore', 'pipe', 'pipe'] });
+    let log = '';
+    proc.stdout.on('data', (d) => { log += d; });
+    proc.stderr.on('data', (d) => { log += d; });
+    const exited = new Promise((r) => proc.once('exit', (code, signal) => r({ code, signal })));
+    const url = `http://127.0.0.1:${port}`;
+    const deadline = Date.now() + timeoutMs;
+    let up = false;
+    while (Date.now() < deadline) {
+      if (proc.exitCode !== null || proc.signalCode !== null) break;
+      try {
+        const r = await fetch(`${url}/health`);
+        if (r.ok) { up = true; break; }
+      } catch {
+        // not listening yet
+      }
+      await new Promise((r) => setTimeout(r, 100));
+    }
+    if (up) {
+      return {
+        url,
+        log: () => log,
+        async stop() {
+          if (proc.exitCode === null && proc.signalCode === null) proc.kill('SIGTERM');
+          const t = setTimeout(() => proc.kill('SIGKILL'), 15000);
+          const res = await exited;
+          clearTimeout(t);
+          return res;
+        },
+      };
+    }
+    proc.kill('SIGKILL');
+    await exited;
+    lastErr = new Error(`muse serve did not come up on port ${port}: ${log.slice(-2000)}`);
+  }
+  throw lastErr;
+}
+
+// Headless Debian Chromium through playwright-core (never a downloaded browser). The flags keep it off
+// the network: this machine's sandbox refuses outside connections.
+export async function launchBrowser() {
+  const { chromium } = await import('playwright-core');
+  return chromium.launch({
+    executablePath: chromiumPath(),
+    headless: true,
+    args: ['--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run', '--disable-background-networking',
+      '--disable-component-update', '--disable-sync', '--disable-dev-shm-usage'],
+  });
+}
