@@ -1,7 +1,11 @@
 #!/usr/bin/env bash
 # Installs every Debian package that OpenMuse's build, tests and benchmarks need.
 # Idempotent: packages already present are skipped, so a second run costs a few seconds.
-# Usage: scripts/install-deps.sh [--fuzz]   (--fuzz adds clang-16 + libFuzzer for the fuzz targets)
+# Usage: scripts/install-deps.sh [--fuzz] [--web]
+#   --fuzz adds clang-16 + libFuzzer for the fuzz targets;
+#   --web adds Chromium for the web page's browser test, and Debian's nodejs + npm when no `node` is on
+#   PATH (the machine image ships Node 20; Debian 12's is 18, too old for the page's test tools, so
+#   scripts/test.sh skips the web stage there with a message).
 set -euo pipefail
 
 packages=(
@@ -13,9 +17,16 @@ packages=(
   libcairo2-dev libzstd-dev libopenblas-dev
   python3-jinja2
 )
-if [[ "${1:-}" == "--fuzz" ]]; then
-  packages+=(clang-16 libclang-rt-16-dev libfuzzer-16-dev)
-fi
+for arg in "$@"; do
+  case "$arg" in
+    --fuzz) packages+=(clang-16 libclang-rt-16-dev libfuzzer-16-dev) ;;
+    --web)
+      packages+=(chromium)
+      if ! command -v node >/dev/null; then packages+=(nodejs npm); fi
+      ;;
+    *) echo "install-deps: unknown option $arg" >&2; exit 2 ;;
+  esac
+done
 
 missing=()
 for p in "${packages[@]}"; do

@@ -2,13 +2,18 @@
 # The test command (README, .ci/run). On a fresh Debian 12 machine it:
 #   1. installs the Debian packages the build needs (scripts/install-deps.sh, idempotent),
 #   2. builds the release preset and runs the whole test suite,
-#   3. builds the asan preset (AddressSanitizer + UndefinedBehaviorSanitizer) and runs the suite again,
-#   4. when clang-16 is present, builds the libFuzzer targets and runs each for MUSE_FUZZ_SECONDS (30).
-# Any failure stops it with a non-zero exit status. Set MUSE_SKIP_ASAN=1 or MUSE_SKIP_FUZZ=1 to skip a stage.
+#   3. builds the web page and runs its tests: unit, headless Chromium, the `openai` client against
+#      build/release/muse serve (scripts/test-web.sh; skipped with a message without Node 20+),
+#   4. builds the asan preset (AddressSanitizer + UndefinedBehaviorSanitizer) and runs the suite again,
+#   5. when clang-16 is present, builds the libFuzzer targets and runs each for MUSE_FUZZ_SECONDS (30).
+# Any failure stops it with a non-zero exit status. Set MUSE_SKIP_WEB=1, MUSE_SKIP_ASAN=1 or
+# MUSE_SKIP_FUZZ=1 to skip a stage.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
-bash scripts/install-deps.sh --fuzz
+web_deps=--web
+[[ "${MUSE_SKIP_WEB:-0}" == 1 ]] && web_deps=""
+bash scripts/install-deps.sh --fuzz $web_deps
 
 jobs=$(nproc)
 stage() { printf '\n=== %s ===\n' "$*"; }
@@ -18,6 +23,13 @@ cmake --preset release >/dev/null
 cmake --build --preset release -j"$jobs"
 stage "release tests"
 ctest --preset release -j"$jobs" --timeout 900
+
+if [[ "${MUSE_SKIP_WEB:-0}" != 1 ]]; then
+  stage "web page: build and tests"
+  MUSE_BIN="$PWD/build/release/muse" bash scripts/test-web.sh
+else
+  stage "web page: skipped (MUSE_SKIP_WEB=1)"
+fi
 
 if [[ "${MUSE_SKIP_ASAN:-0}" != 1 ]]; then
   stage "asan+ubsan build"
