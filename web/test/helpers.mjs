@@ -41,7 +41,8 @@ export function museSetup() {
   if (!executable(bin)) return { why: `no muse binary at ${bin} (build it, or set MUSE_BIN)` };
   if (!existsSync(model)) return { why: `no model at ${model} (set MUSE_MODEL)` };
   const help = spawnSync(bin, ['serve', '--help'], { encoding: 'utf8', timeout: 10000 });
-  if (help.status !== 0) return { why: `${bin} has no serve command` };
+  // An unknown subcommand's --help prints the main help (exit 0): look for a flag only serve has.
+  if (help.status !== 0 || !/--web-root/.test(help.stdout ?? '')) return { why: `${bin} has no serve command (or one without --web-root)` };
   return { bin, model };
 }
 
