@@ -50,6 +50,9 @@ test('mock server: key prompt, three modes, lanes, stop, reload', { skip, timeou
   assert.equal(await last.locator('pre code.language-python .hljs-built_in').innerText(), 'print');
   assert.equal(await last.locator('details.thinking').count(), 0);
   assert.match(await last.locator('.stats').innerText(), /11 prompt · \d+ generated tokens · first token/);
+  // The hostile HTML in the reply is rendered inert.
+  assert.equal(await page.evaluate(() => window.__xss), undefined);
+  assert.equal(await last.locator('.answer script, .answer [onerror]').count(), 0);
 
   // Thinking: a collapsible thinking block, closed once the answer is there.
   await page.click('.modes button[data-mode="thinking"]');

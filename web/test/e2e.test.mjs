@@ -68,7 +68,7 @@ test('real muse serve: a message in each mode', { skip, timeout: 90000 }, async 
     assert.ok(shown.length > 0, `${mode}: the page shows no answer`);
     // Markdown may turn a few characters into markup; the words must be the streamed ones.
     assert.equal(shown.replace(/[*_`#>]/g, ''), squash(streamed.content).replace(/[*_`#>]/g, ''), `${mode}: shown answer differs from the stream`);
-    const stats = await last.locator('.stats').last().innerText();
+    const stats = await last.locator('.stats').innerText();
     assert.match(stats, new RegExp(`^${streamed.usage.prompt_tokens} prompt · ${streamed.usage.completion_tokens} generated`));
     assert.match(stats, /first token \d+/);
     if (mode === 'contemplating') {

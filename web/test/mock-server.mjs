@@ -25,12 +25,14 @@ export function cannedReply(body) {
   const question = String(body.messages?.at(-1)?.content ?? '');
   const agents = mode === 'contemplating' ? Math.max(1, Math.min(8, body.agents ?? 4)) : 1;
   const answer = `You asked: *${question}*. Here is some code:\n\n\`\`\`python\nprint("héllo 😀")\n\`\`\`\n`;
+  // Model output is untrusted: the page must not run this.
+  const hostile = '\n<img src="x" onerror="window.__xss=1"><script>window.__xss=2</script>\n';
   const lanes = [];
   for (let i = 0; i < agents; i++) {
     const a = i === agents - 1 && agents > 2 ? '42' : '7';  // the last of 3+ agents disagrees
     lanes.push({ reasoning: `Agent ${i} thinks step by step about ${question}. `.repeat(2), draft: `The answer is ${a}.`, answer: a });
   }
-  return { mode, agents, lanes, answer };
+  return { mode, agents, lanes, answer: answer + hostile };
 }
 
 function chunk(id, delta, extra = {}, finish = null) {
