@@ -181,6 +181,7 @@ function drawAssistant(msg, box = el('div', 'msg assistant'), streaming = false)
       if (lane.answer != null && lane.answer !== '') tag = `→ ${lane.answer}`;
       else if (lane.stopped) tag = 'stopped early';
       else if (lane.phase) tag = lane.phase;
+      else if (streaming) tag = lane.content ? 'answering…' : 'thinking…';
       if (lane.reasoningTokens != null || lane.contentTokens != null) {
         tag += ` (${(lane.reasoningTokens ?? 0) + (lane.contentTokens ?? 0)} tok)`;
       }
