@@ -6,7 +6,6 @@
 // CHROMIUM (default /usr/bin/chromium), MUSE_WEB_ARTIFACTS (default ../build/web-test).
 import { spawn, spawnSync } from 'node:child_process';
 import { accessSync, constants, existsSync, mkdirSync } from 'node:fs';
-import { createServer } from 'node:net';
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 
@@ -46,59 +45,50 @@ export function museSetup() {
   return { bin, model };
 }
 
-async function freePort() {
-  return new Promise((resolveP, reject) => {
-    const s = createServer();
-    s.once('error', reject);
-    s.listen(0, '127.0.0.1', () => {
-      const { port } = s.address();
-      s.close(() => resolveP(port));
-    });
-  });
-}
-
-// Starts `muse serve` on a free loopback port with the built page; resolves once /health answers.
+// Starts `muse serve` on a free loopback port (--port 0; the port is read from its start-up line
+// "... on http://127.0.0.1:PORT ...") with the built page; resolves once /health answers.
 export async function startMuse({ bin, model, extraArgs = [], timeoutMs = 60000 } = {}) {
-  let lastErr;
-  for (let attempt = 0; attempt < 3; attempt++) {
-    const port = await freePort();
-    const args = ['serve', '-m', model, '--host', '127.0.0.1', '--port', String(port), '--web-root', join(webDir, 'dist'), ...extraArgs];
-    const proc = spawn(bin, args, { stdio: ['ignore', 'pipe', 'pipe'] });
-    let log = '';
-    proc.stdout.on('data', (d) => { log += d; });
-    proc.stderr.on('data', (d) => { log += d; });
-    const exited = new Promise((r) => proc.once('exit', (code, signal) => r({ code, signal })));
-    const url = `http://127.0.0.1:${port}`;
-    const deadline = Date.now() + timeoutMs;
-    let up = false;
-    while (Date.now() < deadline) {
-      if (proc.exitCode !== null || proc.signalCode !== null) break;
+  const args = ['serve', '-m', model, '--host', '127.0.0.1', '--port', '0', '--web-root', join(webDir, 'dist'), ...extraArgs];
+  const proc = spawn(bin, args, { stdio: ['ignore', 'pipe', 'pipe'] });
+  let log = '';
+  proc.stdout.on('data', (d) => { log += d; });
+  proc.stderr.on('data', (d) => { log += d; });
+  const exited = new Promise((r) => proc.once('exit', (code, signal) => r({ code, signal })));
+  const deadline = Date.now() + timeoutMs;
+  let url = null;
+  while (Date.now() < deadline && proc.exitCode === null && proc.signalCode === null) {
+    const m = !url && log.match(/ on (http:\/\/127\.0\.0\.1:\d+)/);
+    if (m) url = m[1];
+    if (url) {
       try {
         const r = await fetch(`${url}/health`);
-        if (r.ok) { up = true; break; }
+        if (r.ok) break;
       } catch {
-        // not listening yet
+        // not accepting yet
       }
-      await new Promise((r) => setTimeout(r, 100));
     }
-    if (up) {
-      return {
-        url,
-        log: () => log,
-        async stop() {
-          if (proc.exitCode === null && proc.signalCode === null) proc.kill('SIGTERM');
-          const t = setTimeout(() => proc.kill('SIGKILL'), 15000);
-          const res = await exited;
-          clearTimeout(t);
-          return res;
-        },
-      };
-    }
-    proc.kill('SIGKILL');
-    await exited;
-    lastErr = new Error(`muse serve did not come up on port ${port}: ${log.slice(-2000)}`);
+    await new Promise((r) => setTimeout(r, 100));
   }
-  throw lastErr;
+  const stop = async () => {
+    if (proc.exitCode === null && proc.signalCode === null) proc.kill('SIGTERM');
+    const t = setTimeout(() => proc.kill('SIGKILL'), 15000);
+    const res = await exited;
+    clearTimeout(t);
+    return res;
+  };
+  let healthy = false;
+  if (url) {
+    try {
+      healthy = (await fetch(`${url}/health`)).ok;
+    } catch {
+      healthy = false;
+    }
+  }
+  if (!healthy) {
+    await stop();
+    throw new Error(`muse serve did not come up (${args.join(' ')}): ${log.slice(-2000)}`);
+  }
+  return { url, log: () => log, stop };
 }
 
 // Headless Debian Chromium through playwright-core (never a downloaded browser). The flags keep it off
