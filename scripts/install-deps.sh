@@ -14,7 +14,7 @@ packages=(
   libfmt-dev libcli11-dev nlohmann-json3-dev
   libpcre2-dev libutf8proc-dev
   libcpp-httplib-dev libssl-dev zlib1g-dev libbrotli-dev
-  libcairo2-dev libzstd-dev libopenblas-dev
+  libcairo2-dev libzstd-dev libopenblas-dev libgmp-dev
   python3-jinja2
 )
 for arg in "$@"; do

@@ -6,6 +6,11 @@
 // between <think> and </think> otherwise), then the answer. In contemplating mode a live line on stderr
 // shows each agent's phase and token counts, then the final answer is printed. --stats prints the
 // token accounting and times of every reply to stderr.
+//
+// With --tools (calculator, read_file, list_dir; the file tools read only inside --sandbox DIR) and/or
+// --mcp "command args" (an MCP server over stdio, repeatable), each reply runs tools::AgentLoop: the
+// model's tool calls are executed, shown on stderr as "[tool] name {args} -> result", and fed back
+// until it answers (at most --max-steps model turns).
 #include <unistd.h>
 
 #include <cstdio>
@@ -15,6 +20,8 @@
 #include "cli/commands.h"
 #include "cli/reason_options.h"
 #include "core/error.h"
+#include "tools/agent_loop.h"
+#include "tools/mcp_client.h"
 
 namespace muse::cli {
 namespace {
@@ -25,6 +32,10 @@ struct ChatOptions {
   std::string system;
   bool stats = false;
   bool color = true;
+  std::vector<std::string> tools;  // built-in tool names
+  std::string sandbox;             // root folder of read_file / list_dir
+  std::vector<std::string> mcp;    // MCP server commands
+  int max_steps = 6;
 };
 
 constexpr const char* kFaint = "\x1b[2m";
@@ -90,6 +101,30 @@ void chat(const ChatOptions& o) {
                  reason::mode_name(mode));
   }
 
+  // Tools: built-ins, then every MCP server's tools; the call format follows the chat template.
+  std::unique_ptr<tools::Sandbox> sandbox;
+  if (!o.sandbox.empty()) sandbox = std::make_unique<tools::Sandbox>(o.sandbox);
+  std::vector<std::unique_ptr<tools::McpClient>> mcp;
+  tools::ToolRegistry registry;
+  tools::add_builtin_tools(registry, o.tools, sandbox.get());
+  for (const std::string& cmd : o.mcp) {
+    mcp.push_back(std::make_unique<tools::McpClient>(cmd));
+    for (const std::string& note : tools::add_mcp_tools(registry, *mcp.back())) std::fprintf(stderr, "note: %s\n", note.c_str());
+  }
+  const std::string template_source = !reasoner.options().chat_template.empty()
+                                          ? reasoner.options().chat_template
+                                          : m.model->file().get_string_or("tokenizer.chat_template", "");
+  tools::AgentLoopOptions loop_opts;
+  loop_opts.max_steps = o.max_steps;
+  loop_opts.format = tools::detect_tool_format(template_source);
+  std::unique_ptr<tools::AgentLoop> agent;
+  if (!registry.empty()) {
+    agent = std::make_unique<tools::AgentLoop>(reasoner, registry, loop_opts);
+    std::string names;
+    for (const tools::ToolSpec& t : registry.specs()) names += " " + t.name;
+    std::fprintf(stderr, "tools (%s format):%s\n", tools::tool_format_name(loop_opts.format), names.c_str());
+  }
+
   std::vector<reason::ChatMessage> history;
   if (!o.system.empty()) history.push_back({"system", o.system});
   std::string line;
@@ -144,6 +179,44 @@ void chat(const ChatOptions& o) {
     if (mode == reason::Mode::kContemplating && tty_err) req.on_progress = draw_progress;
     reason::Result res;
     try {
+      if (agent) {
+        // The agent loop appends its turns (calls, results, answer) to the history itself. Content
+        // deltas go through a parser so that call markup is not printed as text.
+        std::vector<reason::ChatMessage> turn = history;
+        tools::ToolCallParser shown(loop_opts.format);
+        std::vector<tools::ParseEvent> evs;
+        auto print = req.on_delta;
+        tools::AgentCallbacks cb;
+        cb.on_delta = [&](const reason::Delta& d) {
+          if (d.kind == reason::DeltaKind::kReasoning) return print(d);
+          evs.clear();
+          shown.push(d.text, evs);
+          for (const tools::ParseEvent& ev : evs) {
+            if (ev.kind == tools::ParseEvent::kContent) print(reason::Delta{d.agent, d.kind, ev.text});
+          }
+        };
+        cb.on_tool_call = [&](const tools::ToolCall& c) {
+          std::fprintf(stderr, "\n[tool] %s %s", c.name.c_str(), c.arguments.dump().c_str());
+        };
+        cb.on_tool_result = [&](const tools::ToolResult& r) {
+          std::string shown_result = r.content.size() > 200 ? r.content.substr(0, 200) + "..." : r.content;
+          std::fprintf(stderr, " -> %s\n", shown_result.c_str());
+        };
+        tools::AgentLoopResult ar = agent->run(turn, req, cb);
+        history = std::move(turn);
+        res.mode = mode;
+        res.content = ar.content;
+        res.total = ar.usage;
+        res.notes = ar.notes;
+        if (o.stats) std::fprintf(stderr, "[tools] %d model turn(s), %d tool call(s)%s\n", ar.steps, ar.tool_calls,
+                                  ar.step_limit_hit ? ", step limit reached" : "");
+        if (in_reasoning) std::fputs(dim ? kReset : "\n</think>\n", stdout);
+        if (!any_content && !res.content.empty()) std::fputs(res.content.c_str(), stdout);
+        std::fputs("\n", stdout);
+        std::fflush(stdout);
+        if (o.stats) print_stats(res);
+        continue;
+      }
       res = reasoner.run(req);
     } catch (const Error& e) {
       history.pop_back();
@@ -174,6 +247,11 @@ void add_chat_command(CLI::App& app) {
   cmd->add_option("--system", o->system, "System message at the start of the conversation");
   cmd->add_flag("--stats", o->stats, "Print token accounting (prompt, thinking, answer, per agent) and times to stderr");
   cmd->add_flag("!--no-color", o->color, "Do not dim the thinking on a terminal");
+  cmd->add_option("--tools", o->tools, "Built-in tools the model may call: calculator, read_file, list_dir")
+      ->delimiter(',');
+  cmd->add_option("--sandbox", o->sandbox, "Folder read_file and list_dir are confined to");
+  cmd->add_option("--mcp", o->mcp, "An MCP server to start over stdio, as one command line (repeatable)");
+  cmd->add_option("--max-steps", o->max_steps, "Model turns per reply at most when tools are on")->check(CLI::Range(1, 64));
   cmd->callback([o] {
     reason::parse_mode(o->reason.mode);  // reject a bad --mode before loading the model
     chat(*o);
