@@ -438,4 +438,18 @@ void crossentropy_backward(float* dlogits, const float* probs, const int32_t* ta
   }
 }
 
+void crossentropy_backward_weighted(float* dlogits, const float* probs, const int32_t* targets, const float* dloss,
+                                    int64_t BT, int64_t V) {
+  // forward: J = sum_i dloss[i] * -log softmax(logits[i])[target[i]]
+  //   dlogits[i,j] += dloss[i] * (probs[i,j] - [j == target[i]])
+  for (int64_t i = 0; i < BT; i++) {
+    const float w = dloss[i];
+    if (w == 0.0f) continue;
+    const float* p = probs + i * V;
+    float* d = dlogits + i * V;
+    for (int64_t j = 0; j < V; j++) d[j] += p[j] * w;
+    d[targets[i]] -= w;
+  }
+}
+
 }  // namespace muse::train

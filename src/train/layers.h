@@ -94,5 +94,11 @@ float crossentropy_forward(float* probs, float* losses, const float* logits, con
 // dlogits += (probs - onehot(target)) * mask / n_unmasked: the gradient of the masked mean.
 void crossentropy_backward(float* dlogits, const float* probs, const int32_t* targets, const uint8_t* mask,
                            int64_t BT, int64_t V);
+// The gradient of an arbitrary weighted sum J = sum_i dloss[i] * loss[i] of the per-position losses
+// (loss[i] = -log probs[i, target[i]]), used by policy-gradient objectives whose per-token weights
+// are computed outside (GRPO): dlogits[i,j] += dloss[i] * (probs[i,j] - [j == target[i]]).
+// Positions with dloss[i] == 0 are skipped (padding, prompt tokens).
+void crossentropy_backward_weighted(float* dlogits, const float* probs, const int32_t* targets, const float* dloss,
+                                    int64_t BT, int64_t V);
 
 }  // namespace muse::train

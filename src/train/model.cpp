@@ -161,6 +161,8 @@ std::span<const float> Workspace::probs() const {
 
 std::span<const float> Workspace::losses() const { return {losses_, static_cast<size_t>(B_ * T_)}; }
 
+void backward_from_dlogits(core::ThreadPool& pool, Model& model, Workspace& ws);
+
 // ----------------------------------------------------------------------------------------------------
 // forward and backward, in llm.c order: the backward walks the forward's lines in reverse
 
@@ -232,8 +234,25 @@ float forward(core::ThreadPool& pool, const Model& model, Workspace& ws, const B
 }
 
 void backward(core::ThreadPool& pool, Model& model, Workspace& ws) {
+  MUSE_ASSERT(model.config() == ws.config_ && ws.B_ > 0);
+  const int64_t BT = ws.B_ * ws.T_, V = model.config().vocab;
+  std::fill(ws.dlogits_, ws.dlogits_ + BT * V, 0.0f);
+  crossentropy_backward(ws.dlogits_, ws.probs_, ws.batch_.targets.data(), ws.batch_.mask.data(), BT, V);
+  backward_from_dlogits(pool, model, ws);
+}
+
+void backward(core::ThreadPool& pool, Model& model, Workspace& ws, std::span<const float> dloss) {
+  MUSE_ASSERT(model.config() == ws.config_ && ws.B_ > 0);
+  const int64_t BT = ws.B_ * ws.T_, V = model.config().vocab;
+  MUSE_ASSERT(dloss.size() == static_cast<size_t>(BT));
+  std::fill(ws.dlogits_, ws.dlogits_ + BT * V, 0.0f);
+  crossentropy_backward_weighted(ws.dlogits_, ws.probs_, ws.batch_.targets.data(), dloss.data(), BT, V);
+  backward_from_dlogits(pool, model, ws);
+}
+
+// The backward pass below the loss: from ws.dlogits_ (filled by the caller) to model.grads().
+void backward_from_dlogits(core::ThreadPool& pool, Model& model, Workspace& ws) {
   const ModelConfig& cfg = model.config();
-  MUSE_ASSERT(cfg == ws.config_ && ws.B_ > 0);
   const int64_t B = ws.B_, T = ws.T_;
   const int64_t L = cfg.n_layers, C = cfg.dim, F = cfg.ffn_dim, V = cfg.vocab;
   const int64_t NH = cfg.n_heads, NKV = cfg.n_kv_heads, HS = cfg.head_dim(), QD = cfg.q_dim(), KD = cfg.kv_dim();
@@ -243,8 +262,6 @@ void backward(core::ThreadPool& pool, Model& model, Workspace& ws) {
   const WeightViews<float> g = model.grad_views();
   auto zero = [](float* p, int64_t n) { std::fill(p, p + n, 0.0f); };
 
-  zero(ws.dlogits_, BT * V);
-  crossentropy_backward(ws.dlogits_, ws.probs_, ws.batch_.targets.data(), ws.batch_.mask.data(), BT, V);
   zero(ws.dln_, BT * C);
   matmul_backward(pool, ws.dln_, g.token_embd, ws.dlogits_, ws.lnf_, w.token_embd, BT, C, V);
   zero(ws.dres_, BT * C);

@@ -143,6 +143,8 @@ class Workspace {
  private:
   friend float forward(core::ThreadPool&, const Model&, Workspace&, const Batch&);
   friend void backward(core::ThreadPool&, Model&, Workspace&);
+  friend void backward(core::ThreadPool&, Model&, Workspace&, std::span<const float>);
+  friend void backward_from_dlogits(core::ThreadPool&, Model&, Workspace&);
 
   ModelConfig config_;
   int64_t max_batch_, max_seq_;
@@ -194,5 +196,11 @@ float forward(core::ThreadPool& pool, const Model& model, Workspace& ws, const B
 // Adds d(mean loss)/d(params) of ws's last forward into model.grads() (+=: zero them first for a
 // fresh step). REQUIRES: forward(model, ws) ran since the parameters last changed.
 void backward(core::ThreadPool& pool, Model& model, Workspace& ws);
+
+// Adds d(J)/d(params) for J = sum_{b,t} dloss[b,t] * losses[b,t] of ws's last forward, where
+// losses[b,t] = -log p(target[b,t]) (computed by forward only where mask[b,t] != 0, so dloss must be
+// 0 elsewhere). Policy-gradient losses (GRPO) pick dloss per token. dloss is (B,T) of the last batch.
+// REQUIRES: as backward; dloss.size() == B*T.
+void backward(core::ThreadPool& pool, Model& model, Workspace& ws, std::span<const float> dloss);
 
 }  // namespace muse::train
