@@ -44,32 +44,67 @@ struct Reasoner::Pass {
   int top_logprobs = 0;
 };
 
+namespace {
+
+ChatFormat make_format(const model::Model& model, const text::Tokenizer& tok, const ReasonerOptions& options) {
+  return options.chat_template.empty() ? ChatFormat(model.file(), tok)
+                                       : ChatFormat(model.file(), tok, options.chat_template);
+}
+
+}  // namespace
+
 Reasoner::Reasoner(const model::Model& model, const text::Tokenizer& tok, core::ThreadPool& pool,
                    const ReasonerOptions& options)
-    : model_(model), tok_(tok), options_(options), runner_(model, pool), format_([&] {
-        return options.chat_template.empty()
-                   ? ChatFormat(model.file(), tok)
-                   : ChatFormat(model.file(), tok, options.chat_template);
-      }()) {
-  if (options.max_agents < 1 || options.max_agents > 256) {
-    fail(ErrorCode::kInvalidArgument, "max_agents must be in 1..256 (got {})", options.max_agents);
-  }
-  if (tok.n_vocab() > model.hparams().n_vocab) {
-    fail(ErrorCode::kInvalidArgument, "the tokenizer has {} tokens but the model only {} embeddings", tok.n_vocab(),
-         model.hparams().n_vocab);
-  }
+    : model_(model), tok_(tok), options_(options), format_(make_format(model, tok, options)) {
+  init();
+  runner_ = std::make_unique<model::Runner>(model, pool);
   engine::SchedulerOptions so;
   so.n_ctx = options.n_ctx;
   so.max_seqs = options.max_agents + 2;  // agents + the parked prompt + the previous one while it is replaced
   so.max_batch = options.max_batch;
   so.kv = options.kv;
-  sched_ = std::make_unique<engine::Scheduler>(runner_, so);
-  for (int32_t id = 0; id < tok.n_vocab(); ++id) {
-    if (tok.is_eog(id)) eog_.push_back(id);
+  owned_sched_ = std::make_unique<engine::Scheduler>(*runner_, so);
+  sched_ = owned_sched_.get();
+}
+
+Reasoner::Reasoner(const model::Model& model, const text::Tokenizer& tok, engine::Scheduler& shared,
+                   std::function<void()> step, const ReasonerOptions& options)
+    : model_(model), tok_(tok), options_(options), format_(make_format(model, tok, options)) {
+  MUSE_ASSERT(step);
+  init();
+  if (shared.n_ctx() < options.n_ctx) {
+    fail(ErrorCode::kInvalidArgument, "n_ctx {} is larger than the shared scheduler's {}", options.n_ctx,
+         shared.n_ctx());
+  }
+  sched_ = &shared;
+  step_ = std::move(step);
+}
+
+void Reasoner::init() {
+  if (options_.max_agents < 1 || options_.max_agents > 256) {
+    fail(ErrorCode::kInvalidArgument, "max_agents must be in 1..256 (got {})", options_.max_agents);
+  }
+  if (tok_.n_vocab() > model_.hparams().n_vocab) {
+    fail(ErrorCode::kInvalidArgument, "the tokenizer has {} tokens but the model only {} embeddings", tok_.n_vocab(),
+         model_.hparams().n_vocab);
+  }
+  for (int32_t id = 0; id < tok_.n_vocab(); ++id) {
+    if (tok_.is_eog(id)) eog_.push_back(id);
   }
 }
 
-Reasoner::~Reasoner() = default;
+void Reasoner::step() {
+  if (step_) {
+    step_();
+  } else {
+    sched_->step();
+  }
+}
+
+Reasoner::~Reasoner() {
+  // Shared mode: the scheduler outlives this Reasoner, so give back the parked prompt's slot and pages.
+  if (!owned_sched_ && cached_ >= 0) sched_->forget(cached_);
+}
 
 std::vector<int32_t> Reasoner::encode_fragment(const std::string& text) const {
   return tok_.encode(text, /*add_special=*/false, /*parse_special=*/true);
@@ -115,7 +150,7 @@ engine::SeqId Reasoner::acquire_prompt(const std::vector<int32_t>& tokens, Resul
   cached_ = id;
   cached_tokens_ = tokens;
   while (sched_->running(id)) {
-    sched_->step();
+    step();
     res.kv_pages_peak = std::max(res.kv_pages_peak, sched_->cache().pages_in_use());
   }
   res.total.cached_prompt_tokens = sched_->info(id).usage.shared_tokens;
@@ -171,7 +206,7 @@ void Reasoner::run_pass(Pass& pass, const Request& req, Result& res) {
     return std::any_of(pass.runs.begin(), pass.runs.end(), [&](const AgentRun& r) { return sched_->running(r.seq); });
   };
   while (any_running()) {
-    sched_->step();
+    step();
     res.kv_pages_peak = std::max(res.kv_pages_peak, sched_->cache().pages_in_use());
     if (req.should_cancel && req.should_cancel()) {
       res.cancelled = true;

@@ -15,12 +15,17 @@
 // next turn of a chat, a refinement) forks from it instead of recomputing them.
 //
 // Ownership: borrows the model, tokenizer and pool (they must outlive it); owns a Runner and a
-// Scheduler. Single-threaded: one run() at a time. max_tokens is lowered (with a note in the result)
+// Scheduler. Single-threaded: one run() at a time.
+// Shared mode (the server's continuous batching): the second constructor borrows a Scheduler that
+// other Reasoners use too and calls `step` wherever it would call scheduler.step(); the caller makes
+// step() advance every Reasoner's sequences together and serializes all other use of the scheduler
+// (see server/engine.h). The scheduler then needs max_seqs >= max_agents + 2 per Reasoner. max_tokens is lowered (with a note in the result)
 // when prompt + max_tokens would not fit the context. Errors: bad requests throw kInvalidArgument, a
 // prompt that leaves no room in the context kOutOfRange, template problems text::TemplateError; after a
 // throw the Reasoner is still usable.
 #pragma once
 
+#include <functional>
 #include <memory>
 #include <string>
 #include <vector>
@@ -47,6 +52,8 @@ class Reasoner {
  public:
   Reasoner(const model::Model& model, const text::Tokenizer& tok, core::ThreadPool& pool,
            const ReasonerOptions& options = {});
+  Reasoner(const model::Model& model, const text::Tokenizer& tok, engine::Scheduler& shared,
+           std::function<void()> step, const ReasonerOptions& options = {});
   ~Reasoner();
 
   Result run(const Request& request);
@@ -62,12 +69,16 @@ class Reasoner {
   void run_pass(Pass& pass, const Request& req, Result& res);
   AgentSetup setup_for(const Request& req, bool thinking, int64_t think_limit, bool with_cue) const;
   std::vector<int32_t> encode_fragment(const std::string& text) const;
+  void init();
+  void step();
 
   const model::Model& model_;
   const text::Tokenizer& tok_;
   ReasonerOptions options_;
-  model::Runner runner_;
-  std::unique_ptr<engine::Scheduler> sched_;
+  std::unique_ptr<model::Runner> runner_;         // own mode only
+  std::unique_ptr<engine::Scheduler> owned_sched_;  // own mode only
+  engine::Scheduler* sched_ = nullptr;
+  std::function<void()> step_;                     // shared mode: advances the shared scheduler
   ChatFormat format_;
   std::vector<int32_t> eog_;
   engine::SeqId cached_ = -1;          // the last prompt, parked

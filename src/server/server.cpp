@@ -1,0 +1,624 @@
+#include "server/server.h"
+
+#include <httplib.h>
+
+#include <chrono>
+#include <cmath>
+#include <condition_variable>
+#include <cstring>
+#include <ctime>
+#include <deque>
+#include <filesystem>
+#include <optional>
+#include <random>
+
+#include <nlohmann/json.hpp>
+
+#include "core/error.h"
+#include "server/api.h"
+#include "server/keys.h"
+
+namespace muse::server {
+namespace {
+
+using nlohmann::json;
+using Clock = std::chrono::steady_clock;
+
+double since(Clock::time_point t) { return std::chrono::duration<double>(Clock::now() - t).count(); }
+
+std::string make_id(const char* prefix) {
+  static thread_local std::mt19937_64 rng{std::random_device{}()};
+  return fmt::format("{}-{:016x}", prefix, rng());
+}
+
+int64_t unix_now() { return static_cast<int64_t>(std::time(nullptr)); }
+
+// Text with invalid UTF-8 would make nlohmann throw when dumping; replace it.
+std::string dump(const json& j) { return j.dump(-1, ' ', false, json::error_handler_t::replace); }
+
+std::string sse(const json& j) { return "data: " + dump(j) + "\n\n"; }
+
+// Events from a worker to the HTTP thread that streams them.
+class Channel {
+ public:
+  void push(std::string event) {
+    {
+      std::lock_guard<std::mutex> lk(mu_);
+      items_.push_back(std::move(event));
+    }
+    cv_.notify_all();
+  }
+  void fail(const ApiError& e) {
+    {
+      std::lock_guard<std::mutex> lk(mu_);
+      error_ = e;
+      closed_ = true;
+    }
+    cv_.notify_all();
+  }
+  void close() {
+    {
+      std::lock_guard<std::mutex> lk(mu_);
+      closed_ = true;
+    }
+    cv_.notify_all();
+  }
+  // Waits until something is there (an event, the end, an error) or the timeout passes.
+  void wait(double seconds) {
+    std::unique_lock<std::mutex> lk(mu_);
+    cv_.wait_for(lk, std::chrono::duration<double>(seconds), [&] { return !items_.empty() || closed_; });
+  }
+  // Takes the events; returns whether the stream is over (after these events).
+  bool take(std::deque<std::string>& out, std::optional<ApiError>& error) {
+    std::lock_guard<std::mutex> lk(mu_);
+    out.swap(items_);
+    items_.clear();
+    error = error_;
+    return closed_;
+  }
+  bool has_events_or_end() {
+    std::lock_guard<std::mutex> lk(mu_);
+    return !items_.empty() || closed_;
+  }
+
+ private:
+  std::mutex mu_;
+  std::condition_variable cv_;
+  std::deque<std::string> items_;
+  bool closed_ = false;
+  std::optional<ApiError> error_;
+};
+
+struct Auth {
+  bool ok = true;
+  std::string key;
+};
+
+}  // namespace
+
+bool is_loopback_host(const std::string& host) {
+  return host == "localhost" || host == "::1" || host == "[::1]" || host.rfind("127.", 0) == 0;
+}
+
+struct Server::Impl {
+  Engine& engine;
+  ServerOptions opts;
+  std::optional<KeyStore> keys;
+  Metrics metrics;
+  httplib::Server http;
+  int port = -1;
+
+  Impl(Engine& e, const ServerOptions& o) : engine(e), opts(o) {}
+
+  void send_error(httplib::Response& res, const ApiError& e) {
+    res.status = e.status;
+    if (e.retry_after > 0) res.set_header("Retry-After", std::to_string(static_cast<int64_t>(std::ceil(e.retry_after))));
+    res.set_content(dump(error_json(e)), "application/json");
+  }
+
+  Auth authorize(const httplib::Request& req, httplib::Response& res) {
+    Auth a;
+    if (!keys) return a;
+    const std::string h = req.get_header_value("Authorization");
+    std::string key;
+    if (h.size() > 7 && (h.compare(0, 7, "Bearer ") == 0 || h.compare(0, 7, "bearer ") == 0)) key = h.substr(7);
+    while (!key.empty() && key.back() == ' ') key.pop_back();
+    if (key.empty()) {
+      send_error(res, ApiError(401, "authentication_error", "missing API key: send 'Authorization: Bearer KEY'", "", "invalid_api_key"));
+      a.ok = false;
+      return a;
+    }
+    const AdmitResult r = keys->admit(key);
+    ApiError err(0, "", "");
+    switch (r.what) {
+      case Admission::kOk:
+        a.key = key;
+        return a;
+      case Admission::kUnknownKey:
+        err = ApiError(401, "authentication_error", "invalid API key", "", "invalid_api_key");
+        break;
+      case Admission::kRateLimited:
+        err = ApiError(429, "rate_limit_error", fmt::format("rate limit of key '{}' reached", r.name), "", "rate_limit_exceeded");
+        break;
+      case Admission::kQuotaSpent:
+        err = ApiError(429, "rate_limit_error", fmt::format("token quota of key '{}' is spent", r.name), "", "insufficient_quota");
+        break;
+    }
+    err.retry_after = r.retry_after;
+    send_error(res, err);
+    a.ok = false;
+    return a;
+  }
+
+  std::optional<json> parse_body(const httplib::Request& req, httplib::Response& res) {
+    json body = json::parse(req.body, nullptr, /*allow_exceptions=*/false);
+    if (body.is_discarded()) {
+      send_error(res, ApiError(400, "invalid_request_error", "the request body is not valid JSON"));
+      return std::nullopt;
+    }
+    return body;
+  }
+
+  // Submits work; on failure answers 429 (queue full) or 503 (shutting down).
+  std::shared_ptr<Task> submit(std::function<void(Slot&)> work, httplib::Response& res) {
+    try {
+      return engine.submit(std::move(work));
+    } catch (const Error& e) {
+      ApiError a = engine.stopping() ? ApiError(503, "server_error", e.what(), "", "shutting_down")
+                                     : ApiError(429, "rate_limit_error", e.what(), "", "queue_full");
+      a.retry_after = engine.stopping() ? 5 : 1;
+      send_error(res, a);
+      return nullptr;
+    }
+  }
+
+  void account(const Auth& auth, const reason::Usage& u) {
+    metrics.tokens(u.prompt_tokens, u.generated(), u.thinking_tokens + u.forced_tokens);
+    if (keys && !auth.key.empty()) keys->charge(auth.key, u.prompt_tokens + u.generated());
+  }
+
+  // Streams a channel's events; the releaser cancels the task when the client went away.
+  void stream(httplib::Response& res, std::shared_ptr<Channel> ch, std::shared_ptr<Task> task) {
+    res.set_header("Cache-Control", "no-cache");
+    res.set_header("X-Accel-Buffering", "no");
+    Metrics* m = &metrics;
+    res.set_chunked_content_provider(
+        "text/event-stream",
+        [ch](size_t, httplib::DataSink& sink) {
+          ch->wait(1.0);
+          std::deque<std::string> events;
+          std::optional<ApiError> error;
+          const bool over = ch->take(events, error);
+          if (events.empty() && !over) {
+            static const char ping[] = ": ping\n\n";  // keep-alive; a failed write means the client left
+            return sink.write(ping, sizeof ping - 1);
+          }
+          for (const std::string& e : events) {
+            if (!sink.write(e.data(), e.size())) return false;
+          }
+          if (over) {
+            if (error) {
+              const std::string e = sse(error_json(*error));
+              if (!sink.write(e.data(), e.size())) return false;
+            }
+            static const char done[] = "data: [DONE]\n\n";
+            if (!sink.write(done, sizeof done - 1)) return false;
+            sink.done();
+          }
+          return true;
+        },
+        [task, m](bool success) {
+          if (!success && !task->done()) {
+            task->cancel = true;
+            m->cancelled();
+          }
+        });
+  }
+
+  // ---------------------------------------------------------------------------------- chat
+
+  struct ChatState {
+    ChatCall call;
+    std::string id = make_id("chatcmpl");
+    int64_t created = unix_now();
+    std::vector<reason::Result> results;
+    Clock::time_point t0 = Clock::now();
+    bool first_token = false;
+  };
+
+  json chunk_base(const ChatState& st) const {
+    return {{"id", st.id}, {"object", "chat.completion.chunk"}, {"created", st.created}, {"model", st.call.model}};
+  }
+
+  json chunk(const ChatState& st, int index, json delta, const json& finish = nullptr) const {
+    json c = chunk_base(st);
+    c["choices"] = json::array({{{"index", index}, {"delta", std::move(delta)}, {"finish_reason", finish}}});
+    return c;
+  }
+
+  // Runs the n choices of a chat call on a worker. With a channel, streams them.
+  void run_chat(Slot& slot, ChatState& st, Channel* ch) {
+    const bool contemplating = st.call.request.mode == reason::Mode::kContemplating;
+    for (int i = 0; i < st.call.n; ++i) {
+      reason::Request r = st.call.request;
+      r.sampling.seed += static_cast<uint64_t>(i);
+      r.should_cancel = [&slot] { return slot.cancelled(); };
+      Clock::time_point last_progress{};
+      // The role chunk goes out with the first event, so that a request failing before it (a prompt
+      // over the context) is still answered with a plain HTTP error.
+      bool role_sent = false;
+      auto send_role = [&, i] {
+        if (role_sent) return;
+        role_sent = true;
+        ch->push(sse(chunk(st, i, {{"role", "assistant"}, {"content", ""}})));
+      };
+      if (ch) {
+        r.on_delta = [&, i](const reason::Delta& d) {
+          if (d.text.empty()) return;
+          send_role();
+          if (!st.first_token) {
+            st.first_token = true;
+            metrics.first_token(since(st.t0));
+          }
+          json delta;
+          const std::string text(d.text);
+          if (!contemplating) {
+            delta[d.kind == reason::DeltaKind::kReasoning ? "reasoning_content" : "content"] = text;
+          } else if (d.agent >= 0) {
+            delta[d.kind == reason::DeltaKind::kReasoning ? "reasoning_content" : "agent_content"] = text;
+            delta["agent"] = d.agent;
+          } else if (d.kind == reason::DeltaKind::kReasoning) {
+            delta["reasoning_content"] = text;
+            delta["agent"] = -1;
+          } else {
+            delta["content"] = text;
+          }
+          ch->push(sse(chunk(st, i, std::move(delta))));
+        };
+        if (contemplating) {
+          r.on_progress = [&, i](std::span<const reason::AgentProgress> agents) {
+            const auto now = Clock::now();
+            bool all_done = true;
+            for (const auto& a : agents) all_done = all_done && a.phase == reason::Phase::kDone;
+            if (!all_done && now - last_progress < std::chrono::milliseconds(200)) return;
+            last_progress = now;
+            send_role();
+            ch->push(sse(chunk(st, i, {{"agent_progress", progress_json(agents)}})));
+          };
+        }
+      }
+      reason::Result res = slot.reasoner().run(r);
+      if (st.call.json_object && !is_json_object(res.content)) {
+        res.notes.push_back("response_format json_object: the answer is not a valid JSON object");
+      }
+      if (ch) {
+        send_role();
+        if (contemplating) {
+          ch->push(sse(chunk(st, i, {{"aggregation", aggregation_json(res, st.call.request.aggregate)}})));
+        }
+        json last = chunk(st, i, json::object(), finish_reason(res));
+        last["openmuse"] = openmuse_json(res, false);
+        ch->push(sse(last));
+      }
+      st.results.push_back(std::move(res));
+      if (slot.cancelled()) break;
+    }
+    if (ch && st.call.include_usage) {
+      json u = chunk_base(st);
+      u["choices"] = json::array();
+      u["usage"] = usage_json(total_usage(st.results));
+      ch->push(sse(u));
+    }
+  }
+
+  static reason::Usage total_usage(const std::vector<reason::Result>& results) {
+    reason::Usage t;
+    for (const reason::Result& r : results) {
+      t.prompt_tokens += r.total.prompt_tokens;
+      t.cached_prompt_tokens += r.total.cached_prompt_tokens;
+      t.thinking_tokens += r.total.thinking_tokens;
+      t.forced_tokens += r.total.forced_tokens;
+      t.answer_tokens += r.total.answer_tokens;
+    }
+    return t;
+  }
+
+  json chat_response(const ChatState& st) const {
+    json choices = json::array();
+    for (size_t i = 0; i < st.results.size(); ++i) {
+      const reason::Result& r = st.results[i];
+      json msg = {{"role", "assistant"}, {"content", r.content}};
+      if (!r.reasoning.empty()) msg["reasoning_content"] = r.reasoning;
+      choices.push_back({{"index", i}, {"message", std::move(msg)}, {"finish_reason", finish_reason(r)}, {"logprobs", nullptr}});
+    }
+    json out = {{"id", st.id}, {"object", "chat.completion"}, {"created", st.created}, {"model", st.call.model},
+                {"choices", std::move(choices)}, {"usage", usage_json(total_usage(st.results))}};
+    if (!st.results.empty()) {
+      json om = openmuse_json(st.results.front(), true);
+      if (st.results.front().mode == reason::Mode::kContemplating) {
+        om["aggregation"] = aggregation_json(st.results.front(), st.call.request.aggregate);
+      }
+      out["openmuse"] = std::move(om);
+    }
+    return out;
+  }
+
+  void handle_chat(const httplib::Request& req, httplib::Response& res) {
+    const Auth auth = authorize(req, res);
+    if (!auth.ok) return;
+    auto body = parse_body(req, res);
+    if (!body) return;
+    auto st = std::make_shared<ChatState>();
+    try {
+      st->call = parse_chat(*body, ApiLimits{engine.options().max_agents, engine.has_think_tags()});
+    } catch (const std::exception& e) {
+      send_error(res, api_error_from(e));
+      return;
+    }
+    if (!st->call.stream) {
+      auto task = submit([this, st](Slot& slot) { run_chat(slot, *st, nullptr); }, res);
+      if (!task) return;
+      task->wait();
+      if (auto err = task->error()) {
+        try {
+          std::rethrow_exception(err);
+        } catch (const std::exception& e) {
+          send_error(res, api_error_from(e));
+        }
+        return;
+      }
+      account(auth, total_usage(st->results));
+      res.set_content(dump(chat_response(*st)), "application/json");
+      return;
+    }
+    auto ch = std::make_shared<Channel>();
+    auto task = submit(
+        [this, st, ch, auth](Slot& slot) {
+          try {
+            run_chat(slot, *st, ch.get());
+            account(auth, total_usage(st->results));
+            ch->close();
+          } catch (const std::exception& e) {
+            account(auth, total_usage(st->results));
+            ch->fail(api_error_from(e));
+          }
+        },
+        res);
+    if (!task) return;
+    // Until the first event, a failure (a prompt over the context, a bad template) is still a plain
+    // HTTP error with its status.
+    while (!ch->has_events_or_end()) ch->wait(1.0);
+    if (peek_early_error(*ch, res)) return;
+    stream(res, ch, task);
+  }
+
+  // When the stream failed before any event, answers the error as a plain HTTP error.
+  bool peek_early_error(Channel& ch, httplib::Response& res) {
+    std::deque<std::string> events;
+    std::optional<ApiError> error;
+    const bool over = ch.take(events, error);
+    if (over && error && events.empty()) {
+      send_error(res, *error);
+      return true;
+    }
+    // Put them back in order.
+    for (std::string& e : events) ch.push(std::move(e));
+    if (over) {
+      if (error) {
+        ch.fail(*error);
+      } else {
+        ch.close();
+      }
+    }
+    return false;
+  }
+
+  // ---------------------------------------------------------------------------------- completions
+
+  void handle_completion(const httplib::Request& req, httplib::Response& res) {
+    const Auth auth = authorize(req, res);
+    if (!auth.ok) return;
+    auto body = parse_body(req, res);
+    if (!body) return;
+    auto call = std::make_shared<CompletionCall>();
+    try {
+      *call = parse_completion(*body);
+    } catch (const std::exception& e) {
+      send_error(res, api_error_from(e));
+      return;
+    }
+    const std::string id = make_id("cmpl");
+    const int64_t created = unix_now();
+    auto result = std::make_shared<CompletionResult>();
+    auto base = [id, created, call] {
+      return json{{"id", id}, {"object", "text_completion"}, {"created", created}, {"model", call->model}};
+    };
+    auto usage = [](const CompletionResult& r) {
+      return json{{"prompt_tokens", r.prompt_tokens}, {"completion_tokens", r.completion_tokens},
+                  {"total_tokens", r.prompt_tokens + r.completion_tokens}};
+    };
+    auto charge = [this, auth](const CompletionResult& r) {
+      metrics.tokens(r.prompt_tokens, r.completion_tokens, 0);
+      if (keys && !auth.key.empty()) keys->charge(auth.key, r.prompt_tokens + r.completion_tokens);
+    };
+    std::shared_ptr<Channel> ch = call->stream ? std::make_shared<Channel>() : nullptr;
+    auto t0 = Clock::now();
+    auto task = submit(
+        [this, call, result, ch, base, usage, charge, t0](Slot& slot) {
+          CompletionRequest r = call->request;
+          r.should_cancel = [&slot] { return slot.cancelled(); };
+          bool first = true;
+          if (ch) {
+            r.on_text = [&](std::string_view text) {
+              if (first) {
+                first = false;
+                metrics.first_token(since(t0));
+              }
+              json c = base();
+              c["choices"] = json::array({{{"index", 0}, {"text", std::string(text)}, {"finish_reason", nullptr}}});
+              ch->push(sse(c));
+            };
+          }
+          try {
+            *result = slot.complete(r);
+          } catch (const std::exception& e) {
+            if (!ch) throw;
+            ch->fail(api_error_from(e));
+            return;
+          }
+          charge(*result);
+          if (ch) {
+            json c = base();
+            c["choices"] = json::array({{{"index", 0}, {"text", ""}, {"finish_reason", result->finish}}});
+            ch->push(sse(c));
+            if (call->include_usage) {
+              json u = base();
+              u["choices"] = json::array();
+              u["usage"] = usage(*result);
+              ch->push(sse(u));
+            }
+            ch->close();
+          }
+        },
+        res);
+    if (!task) return;
+    if (!ch) {
+      task->wait();
+      if (auto err = task->error()) {
+        try {
+          std::rethrow_exception(err);
+        } catch (const std::exception& e) {
+          send_error(res, api_error_from(e));
+        }
+        return;
+      }
+      json out = base();
+      out["choices"] = json::array({{{"index", 0}, {"text", result->text}, {"finish_reason", result->finish}, {"logprobs", nullptr}}});
+      out["usage"] = usage(*result);
+      res.set_content(dump(out), "application/json");
+      return;
+    }
+    while (!ch->has_events_or_end()) ch->wait(1.0);
+    if (peek_early_error(*ch, res)) return;
+    stream(res, ch, task);
+  }
+
+  // ---------------------------------------------------------------------------------- routes
+
+  void routes() {
+    auto timed = [this](const char* endpoint, auto handler) {
+      return [this, endpoint, handler](const httplib::Request& req, httplib::Response& res) {
+        const auto t0 = Clock::now();
+        try {
+          handler(req, res);
+        } catch (const std::exception& e) {
+          send_error(res, api_error_from(e));
+        }
+        // httplib fills in 200 after the handler when it left the status unset (-1).
+        metrics.request(endpoint, res.status < 0 ? 200 : res.status, since(t0));
+      };
+    };
+    http.Post("/v1/chat/completions", timed("chat_completions", [this](const auto& q, auto& s) { handle_chat(q, s); }));
+    http.Post("/v1/completions", timed("completions", [this](const auto& q, auto& s) { handle_completion(q, s); }));
+    http.Get("/v1/models", timed("models", [this](const httplib::Request& q, httplib::Response& s) {
+      if (!authorize(q, s).ok) return;
+      json m = {{"id", opts.model_name}, {"object", "model"}, {"created", unix_now()}, {"owned_by", "openmuse"},
+                {"context_length", engine.options().n_ctx}};
+      s.set_content(dump(json{{"object", "list"}, {"data", json::array({m})}}), "application/json");
+    }));
+    http.Get("/health", timed("health", [this](const httplib::Request&, httplib::Response& s) {
+      if (engine.stopping()) {
+        s.status = 503;
+        s.set_content(R"({"status":"shutting_down"})", "application/json");
+      } else {
+        s.set_content(R"({"status":"ok"})", "application/json");
+      }
+    }));
+    http.Get("/metrics", timed("metrics", [this](const httplib::Request&, httplib::Response& s) {
+      s.set_content(metrics.render(engine.stats()), "text/plain; version=0.0.4");
+    }));
+    auto not_allowed = [this](const httplib::Request& q, httplib::Response& s) {
+      send_error(s, ApiError(405, "invalid_request_error", fmt::format("{} is not allowed on {}", q.method, q.path)));
+    };
+    for (const char* p : {"/v1/chat/completions", "/v1/completions"}) {
+      http.Get(p, not_allowed);
+      http.Put(p, not_allowed);
+      http.Delete(p, not_allowed);
+    }
+    http.Post("/v1/models", not_allowed);
+
+    const bool have_web = !opts.web_root.empty() && std::filesystem::is_regular_file(std::filesystem::path(opts.web_root) / "index.html");
+    if (have_web) {
+      http.set_mount_point("/", opts.web_root);
+    } else {
+      const std::string root = opts.web_root;
+      http.Get("/", [root](const httplib::Request&, httplib::Response& s) {
+        s.set_content(fmt::format("<!doctype html><html><head><meta charset=\"utf-8\"><title>OpenMuse</title></head><body>"
+                                  "<h1>OpenMuse</h1><p>The web page is not built (no index.html in <code>{}</code>). "
+                                  "Build it with <code>cd web &amp;&amp; npm ci &amp;&amp; npm run build</code>, or pass "
+                                  "<code>--web-root DIR</code>.</p><p>The API is at <code>/v1/chat/completions</code> "
+                                  "(see docs/server.md).</p></body></html>",
+                                  root.empty() ? std::string("web/dist") : root),
+                      "text/html; charset=utf-8");
+      });
+    }
+
+    http.set_error_handler([this](const httplib::Request& q, httplib::Response& s) {
+      if (!s.body.empty()) return;
+      if (s.status == 413) {
+        send_error(s, ApiError(413, "invalid_request_error", fmt::format("the request body is over {} bytes", opts.max_body)));
+      } else if (s.status == 404) {
+        send_error(s, ApiError(404, "not_found_error", fmt::format("no such endpoint: {} {}", q.method, q.path)));
+      } else if (s.status >= 400) {
+        send_error(s, ApiError(s.status, s.status >= 500 ? "server_error" : "invalid_request_error", fmt::format("HTTP {}", s.status)));
+      }
+    });
+    http.set_exception_handler([this](const httplib::Request&, httplib::Response& s, std::exception_ptr ep) {
+      try {
+        std::rethrow_exception(ep);
+      } catch (const std::exception& e) {
+        send_error(s, api_error_from(e));
+      } catch (...) {
+        send_error(s, ApiError(500, "server_error", "unknown error"));
+      }
+    });
+    http.set_payload_max_length(opts.max_body);
+    const int threads = opts.http_threads > 0 ? opts.http_threads : engine.options().parallel + engine.options().queue + 8;
+    http.new_task_queue = [threads] { return new httplib::ThreadPool(static_cast<size_t>(threads)); };
+  }
+};
+
+Server::Server(Engine& engine, const ServerOptions& options) : impl_(std::make_unique<Impl>(engine, options)) {
+  if (!options.keys_file.empty()) {
+    impl_->keys.emplace(KeyStore::load(options.keys_file));
+  } else if (!is_loopback_host(options.host)) {
+    fail(ErrorCode::kInvalidArgument,
+         "refusing to listen on '{}' without API keys: pass --api-keys FILE (docs/server.md) or use 127.0.0.1",
+         options.host);
+  }
+  impl_->routes();
+}
+
+Server::~Server() { stop(); }
+
+int Server::bind() {
+  Impl& s = *impl_;
+  if (s.opts.port == 0) {
+    s.port = s.http.bind_to_any_port(s.opts.host);
+  } else {
+    s.port = s.http.bind_to_port(s.opts.host, s.opts.port) ? s.opts.port : -1;
+  }
+  if (s.port < 0) fail(ErrorCode::kIOError, "cannot listen on {}:{}", s.opts.host, s.opts.port);
+  return s.port;
+}
+
+void Server::listen() { impl_->http.listen_after_bind(); }
+
+void Server::stop() {
+  if (impl_->http.is_running()) impl_->http.stop();
+}
+
+bool Server::keys_enabled() const { return impl_->keys.has_value(); }
+const Metrics& Server::metrics() const { return impl_->metrics; }
+
+}  // namespace muse::server
