@@ -1,5 +1,6 @@
 #include "tools/json_schema.h"
 
+#include <cmath>
 #include <map>
 #include <set>
 
@@ -433,8 +434,8 @@ bool has_type(const json& v, const std::string& t) {
   if (t == "integer") {
     if (v.is_number_integer()) return true;
     if (v.is_number_float()) {
-      double d = v.get<double>();
-      return d == static_cast<double>(static_cast<int64_t>(d));
+      const double d = v.get<double>();  // 1.0 and 1e30 are integers in JSON Schema
+      return std::isfinite(d) && std::floor(d) == d;
     }
     return false;
   }
