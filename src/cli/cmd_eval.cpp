@@ -6,6 +6,7 @@
 // content of each reply. Malformed lines are errors naming the file and line (train::read_suite_file).
 #include <algorithm>
 #include <chrono>
+#include <map>
 #include <cstdio>
 #include <sstream>
 
@@ -44,10 +45,16 @@ std::vector<reason::Mode> parse_modes(const std::string& spec) {
   return modes;
 }
 
+// Per-family tallies within one mode (suites from `muse tasks` carry a family per line).
+struct FamilyTally {
+  int64_t n = 0, correct = 0, thinking = 0;
+};
+
 struct ModeSummary {
   reason::Mode mode = reason::Mode::kInstant;
   int64_t n = 0, correct = 0;
   int64_t thinking = 0, answer = 0, forced = 0, prompt = 0;
+  std::map<std::string, FamilyTally> families;  // sorted by name; empty name: lines without a family
   double seconds = 0.0;
   std::vector<double> latencies;
   nlohmann::json items = nlohmann::json::array();
@@ -91,7 +98,12 @@ void eval(const EvalOptions& o) {
       s.prompt += res.total.prompt_tokens;
       s.seconds += res.timing.wall_seconds;
       s.latencies.push_back(res.timing.wall_seconds);
+      FamilyTally& ft = s.families[it.family];
+      ++ft.n;
+      ft.correct += ok ? 1 : 0;
+      ft.thinking += res.total.thinking_tokens;
       s.items.push_back({{"line", it.line},
+                         {"family", it.family},
                          {"question", it.question},
                          {"reference", it.answer},
                          {"checker", train::checker_name(it.checker)},
@@ -115,6 +127,13 @@ void eval(const EvalOptions& o) {
   nlohmann::json modes_j = nlohmann::json::array();
   for (const ModeSummary& s : summaries) {
     const double n = static_cast<double>(s.n);
+    nlohmann::json families_j = nlohmann::json::object();
+    for (const auto& [name, ft] : s.families) {
+      families_j[name.empty() ? "(none)" : name] = {{"questions", ft.n},
+                                                    {"correct", ft.correct},
+                                                    {"accuracy", static_cast<double>(ft.correct) / ft.n},
+                                                    {"thinking_tokens_mean", static_cast<double>(ft.thinking) / ft.n}};
+    }
     std::printf("%-14s %9lld %8.1f%% %12.1f %12lld %12.1f %9.2fs %9.2fs\n", reason::mode_name(s.mode),
                 static_cast<long long>(s.n), 100.0 * s.correct / n, s.thinking / n, static_cast<long long>(s.thinking),
                 s.answer / n, s.seconds / n, median(s.latencies));
@@ -129,7 +148,21 @@ void eval(const EvalOptions& o) {
                        {"prompt_tokens_total", s.prompt},
                        {"latency_seconds_mean", s.seconds / n},
                        {"latency_seconds_p50", median(s.latencies)},
+                       {"families", std::move(families_j)},
                        {"items", s.items}});
+  }
+  // Per family, when the suite has more than one (or names one): accuracy and thinking per mode.
+  const bool by_family = !summaries.empty() && (summaries[0].families.size() > 1 ||
+                                                (summaries[0].families.size() == 1 && !summaries[0].families.begin()->first.empty()));
+  if (by_family) {
+    std::printf("\n%-14s %-10s %9s %9s %12s\n", "mode", "family", "questions", "accuracy", "think/q");
+    for (const ModeSummary& s : summaries) {
+      for (const auto& [name, ft] : s.families) {
+        std::printf("%-14s %-10s %9lld %8.1f%% %12.1f\n", reason::mode_name(s.mode), name.empty() ? "(none)" : name.c_str(),
+                    static_cast<long long>(ft.n), 100.0 * static_cast<double>(ft.correct) / static_cast<double>(ft.n),
+                    static_cast<double>(ft.thinking) / static_cast<double>(ft.n));
+      }
+    }
   }
   if (!o.report.empty()) {
     nlohmann::json report = {{"model", o.model.path},

@@ -133,6 +133,31 @@ TEST_F(Cli, EvalReportsEveryModeAndWritesTheReport) {
   EXPECT_FALSE(fs::exists(report + ".tmp"));
 }
 
+TEST_F(Cli, EvalBreaksAccuracyDownByFamily) {
+  const std::string suite = write("fam.jsonl",
+                                  "{\"question\": \"What is 1 + 1?\", \"answer\": \"2\", \"family\": \"add\"}\n"
+                                  "{\"question\": \"What is 2 + 2?\", \"answer\": \"4\", \"family\": \"add\"}\n"
+                                  "{\"question\": \"What is 3 * 3?\", \"answer\": \"9\", \"family\": \"mul\"}\n");
+  const std::string report = (dir_ / "fam_report.json").string();
+  const CmdResult r = run("eval -m " + model_ + " --suite " + suite + " --mode instant --max-tokens 8 -s 1 -t 1 --report " +
+                          report);
+  ASSERT_EQ(r.rc, 0) << r.err;
+  EXPECT_NE(r.out.find("family"), std::string::npos) << r.out;
+  const nlohmann::json j = nlohmann::json::parse(slurp(report));
+  const auto& m = j["modes"][0];
+  ASSERT_EQ(m["families"].size(), 2u) << m["families"].dump();
+  EXPECT_EQ(m["families"]["add"]["questions"], 2);
+  EXPECT_EQ(m["families"]["mul"]["questions"], 1);
+  // The family tallies add up to the mode's, and each agrees with its items.
+  int add_correct = 0;
+  for (const auto& it : m["items"]) {
+    if (it["family"] == "add") add_correct += it["correct"].get<bool>() ? 1 : 0;
+  }
+  EXPECT_EQ(m["families"]["add"]["correct"], add_correct);
+  EXPECT_EQ(m["families"]["add"]["correct"].get<int>() + m["families"]["mul"]["correct"].get<int>(),
+            m["correct"].get<int>());
+}
+
 TEST_F(Cli, EvalNamesTheMalformedLine) {
   const std::string suite = write("bad.jsonl", "{\"question\": \"ok?\", \"answer\": \"1\"}\n{\"question\": 5}\n");
   const CmdResult r = run("eval -m " + model_ + " --suite " + suite + " --mode instant -t 1");

@@ -1,0 +1,38 @@
+#!/usr/bin/env bash
+# Evaluates a muse-nano model on the task suites the model card reports:
+#   standard  600 test-split problems at training difficulty (100 per family): Thinking and Instant
+#   hard      300 test-split problems harder than training ever saw (50 per family): Thinking and Instant
+#   contemplating  the first 120 standard problems, 4 agents, majority vote
+# Writes build/eval/<name>/{standard,hard}.jsonl, one JSON report per run and the printed tables
+# (summary.txt). Greedy decoding (--temp 0) except contemplating, which samples (temp 0.7) so that
+# the agents differ.
+#   scripts/eval-muse-nano.sh [MODEL.gguf] [NAME]     # default models/muse-nano.gguf, name from the file
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+model=${1:-models/muse-nano.gguf}
+name=${2:-$(basename "$model" .gguf)}
+out=build/eval/$name
+muse=build/release/muse
+[[ -f "$model" ]] || { echo "eval-muse-nano: no model at $model" >&2; exit 1; }
+if [[ ! -x $muse ]]; then
+  cmake --preset release >/dev/null
+  cmake --build --preset release -j"$(nproc)" --target muse
+fi
+mkdir -p "$out"
+
+$muse tasks --split test --family all --difficulty standard -n 600 -o "$out/standard.jsonl"
+$muse tasks --split test --family all --difficulty hard -n 300 -o "$out/hard.jsonl"
+
+{
+  echo "# $model, $(date -u +%Y-%m-%dT%H:%MZ)"
+  echo "## standard (600), greedy"
+  $muse eval -m "$model" --suite "$out/standard.jsonl" --mode thinking,instant --temp 0 \
+    --report "$out/standard.json"
+  echo "## hard (300), greedy"
+  $muse eval -m "$model" --suite "$out/hard.jsonl" --mode thinking,instant --temp 0 --report "$out/hard.json"
+  echo "## contemplating, standard first 120, 4 agents, vote, temp 0.7"
+  $muse eval -m "$model" --suite "$out/standard.jsonl" -n 120 --mode thinking,contemplating --agents 4 \
+    --aggregate vote --temp 0.7 -s 1 --report "$out/contemplating.json"
+} | tee "$out/summary.txt"
+echo "eval-muse-nano: wrote $out/summary.txt and the JSON reports beside it" >&2
