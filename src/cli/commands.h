@@ -17,5 +17,6 @@ void add_tasks_command(CLI::App& app);
 void add_chat_command(CLI::App& app);
 void add_eval_command(CLI::App& app);
 void add_train_command(CLI::App& app);
+void add_serve_command(CLI::App& app);
 
 }  // namespace muse::cli

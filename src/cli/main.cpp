@@ -23,6 +23,7 @@ int main(int argc, char** argv) {
   muse::cli::add_chat_command(app);
   muse::cli::add_eval_command(app);
   muse::cli::add_train_command(app);
+  muse::cli::add_serve_command(app);
 
   try {
     app.parse(argc, argv);
