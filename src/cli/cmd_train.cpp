@@ -1,6 +1,8 @@
 // muse train sft: supervised fine-tuning of muse-nano from a JSON config (train/nano_config.h):
 // generates the task data, tokenizes it with the muse-nano tokenizer, runs train::run_sft with
 // checkpoints and the loss log, and exports OUT/muse-nano-sft.gguf with the tokenizer and chat template.
+// muse train grpo: GRPO with a length penalty from an SFT checkpoint or GGUF (train/grpo.h, config in
+// train/grpo_config.h), exporting OUT/muse-nano-grpo.gguf.
 #include <algorithm>
 #include <cstdio>
 #include <filesystem>
@@ -16,6 +18,10 @@
 #include "text/chat_template.h"
 #include "text/tokenizer.h"
 #include "train/export.h"
+#include "train/grpo.h"
+#include "train/grpo_config.h"
+#include "train/grpo_nano.h"
+#include "train/import.h"
 #include "train/nano_config.h"
 #include "train/nano_data.h"
 #include "train/nano_vocab.h"
@@ -100,6 +106,83 @@ void run_train_sft(const TrainSftFlags& f) {
                r.tokens_per_s, gguf_path.c_str());
 }
 
+struct TrainGrpoFlags {
+  std::string config;
+  std::string init;
+  std::string resume;
+  std::string out;
+};
+
+void run_train_grpo(const TrainGrpoFlags& f) {
+  train::GrpoRunConfig rc = train::load_grpo_config(f.config);
+  const std::unique_ptr<train::Model> init = train::load_model_for_training(f.init);
+
+  const train::NanoVocab nv = train::build_nano_vocab();
+  text::VocabData vd;
+  vd.source = "muse-nano vocabulary";
+  vd.model = "llama";
+  vd.tokens = nv.tokens;
+  vd.scores = nv.scores;
+  vd.types = nv.types;
+  vd.unk = nv.unk;
+  vd.bos = nv.bos;
+  vd.eos = nv.eos;
+  vd.eot = nv.im_end;
+  vd.add_bos = true;
+  vd.add_eos = false;
+  vd.add_space_prefix = false;
+  const std::unique_ptr<text::Tokenizer> tok = text::Tokenizer::from_vocab(std::move(vd));
+  if (init->config().vocab != tok->n_vocab()) {
+    fail(ErrorCode::kInvalidArgument, "--init {}: the model has a vocabulary of {} tokens, muse-nano's has {}", f.init,
+         init->config().vocab, tok->n_vocab());
+  }
+  const text::ChatTemplate tmpl = text::ChatTemplate::parse(train::nano_chat_template(), "muse-nano chat template");
+  const train::PromptRenderer render = [&](const std::string& question, bool thinking) {
+    nlohmann::ordered_json vars = {
+        {"messages", nlohmann::ordered_json::array({{{"role", "user"}, {"content", question}}})},
+        {"add_generation_prompt", true},
+        {"bos_token", "<s>"},
+        {"eos_token", "</s>"},
+        {"enable_thinking", thinking}};
+    return tmpl.render(vars);
+  };
+  const train::TextEncoder encode = [&](const std::string& text) {
+    return tok->encode(text, /*add_special=*/false, /*parse_special=*/true);
+  };
+  const train::TextDecoder decode = [&](std::span<const int32_t> ids) { return tok->decode(ids); };
+  const train::GrpoTasks tasks = train::make_nano_grpo_tasks(rc.data, nv, render, encode, decode);
+
+  train::GrpoConfig& cfg = rc.grpo;
+  cfg.out_dir = f.out;
+  cfg.resume_from = f.resume;
+  std::fprintf(stderr,
+               "muse train grpo: model %lld params (dim %lld, %lld layers) from %s; %lld steps in %zu phases of %lld "
+               "prompts x %lld samples; %zu validation prompts%s\n",
+               static_cast<long long>(init->n_params()), static_cast<long long>(init->config().dim),
+               static_cast<long long>(init->config().n_layers), f.init.c_str(),
+               static_cast<long long>(cfg.total_steps()), cfg.phases.size(),
+               static_cast<long long>(cfg.prompts_per_step), static_cast<long long>(cfg.group_size),
+               tasks.validation.size(), f.resume.empty() ? "" : (", resuming from " + f.resume).c_str());
+
+  const int threads = rc.threads > 0 ? rc.threads : static_cast<int>(std::max(1u, std::thread::hardware_concurrency()));
+  core::ThreadPool pool(threads);
+  const train::GrpoResult r = train::run_grpo(cfg, *init, tasks, pool);
+  if (r.stopped) {
+    fail(ErrorCode::kUnavailable,
+         "train grpo: interrupted at step {} of {}; the checkpoint is saved (no model exported yet): continue with "
+         "--resume {}/checkpoint.bin",
+         r.steps, cfg.total_steps(), f.out);
+  }
+
+  const std::string gguf_path = (std::filesystem::path(f.out) / "muse-nano-grpo.gguf").string();
+  train::export_gguf(*r.model, gguf_path, [&](gguf::Writer& w) { train::add_nano_tokenizer_to_gguf(nv, w); });
+  std::fprintf(stderr,
+               "muse train grpo: %lld steps, %.2f s/step, rollouts %.0f tokens/s; final validation accuracy %.3f with "
+               "%.1f thinking tokens (p90 %.0f); wrote %s\n",
+               static_cast<long long>(r.steps), r.seconds_per_step, r.rollout_tokens_per_s, r.final_eval.accuracy,
+               r.final_eval.think_mean, r.final_eval.think_p90, gguf_path.c_str());
+}
+
 }  // namespace
 
 void add_train_command(CLI::App& app) {
@@ -117,6 +200,21 @@ void add_train_command(CLI::App& app) {
                   "shape must match");
   sft->add_option("--out", flags->out, "Output directory (created if missing)")->required();
   sft->callback([flags] { run_train_sft(*flags); });
+
+  auto gflags = std::make_shared<TrainGrpoFlags>();
+  auto* grpo = train->add_subcommand(
+      "grpo",
+      "GRPO with a length penalty (thought compression) from a JSON config (phases, rewards; see "
+      "configs/muse-nano-grpo.json and docs/thought-compression.md): writes OUT/checkpoint.bin, OUT/grpo.csv, "
+      "OUT/grpo.png and, at the end, OUT/muse-nano-grpo.gguf");
+  grpo->add_option("--config", gflags->config, "The run's JSON config file")->required();
+  grpo->add_option("--init", gflags->init,
+                   "The starting model: a training checkpoint (checkpoint.bin) or an F32 GGUF (muse-nano-sft.gguf); "
+                   "also the reference of the KL penalty")
+      ->required();
+  grpo->add_option("--resume", gflags->resume, "Continue from this GRPO checkpoint (e.g. OUT/checkpoint.bin)");
+  grpo->add_option("--out", gflags->out, "Output directory (created if missing)")->required();
+  grpo->callback([gflags] { run_train_grpo(*gflags); });
 }
 
 }  // namespace muse::cli
