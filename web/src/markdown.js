@@ -1,5 +1,6 @@
 // Markdown to safe HTML for the model's replies: marked (GitHub-flavoured markdown), highlight.js for
-// fenced code, DOMPurify over the result (a model's output is untrusted text: no script, no handlers).
+// fenced code; raw HTML in the text is escaped (shown as written), and DOMPurify goes over the result
+// as a second line (a model's output is untrusted text: no script, no handlers).
 // Needs a DOM (DOMPurify), so it runs in the page, not in node's unit tests.
 
 import { Marked } from 'marked';
@@ -28,6 +29,10 @@ const marked = new Marked({
   gfm: true,
   breaks: true,
   renderer: {
+    // A model's raw HTML is shown as the text it wrote ("<s", "<div>"), never parsed as markup.
+    html({ text }) {
+      return escapeHtml(text);
+    },
     code({ text, lang }) {
       const name = (lang ?? '').trim().split(/\s+/)[0].toLowerCase();
       let html;

@@ -53,6 +53,7 @@ test('mock server: key prompt, three modes, lanes, stop, reload', { skip, timeou
   // The hostile HTML in the reply is rendered inert.
   assert.equal(await page.evaluate(() => window.__xss), undefined);
   assert.equal(await last.locator('.answer script, .answer [onerror]').count(), 0);
+  assert.match(await last.locator('.answer').innerText(), /<script>window.__xss=2<\/script>/);
 
   // Thinking: a collapsible thinking block, closed once the answer is there.
   await page.click('.modes button[data-mode="thinking"]');
