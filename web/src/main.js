@@ -198,7 +198,7 @@ function drawAssistant(msg, box = el('div', 'msg assistant'), streaming = false)
   answer.innerHTML = renderMarkdown(msg.content);
   box.append(answer);
 
-  if (msg.notes?.length) box.append(el('div', 'notes muted', msg.notes.join(' ')));
+  if (msg.notes?.length) box.append(el('div', 'notes muted', msg.notes.join('\n')));
   if (msg.stopped) box.append(el('div', 'stopped-note', 'Stopped.'));
   else if (msg.finishReason === 'length') box.append(el('div', 'stopped-note', 'Cut off at the token limit.'));
   if (msg.error) box.append(el('div', 'error', msg.error));

@@ -209,6 +209,7 @@ export function formatStats(st) {
 export function voteCount(aggregate) {
   if (!aggregate || !Array.isArray(aggregate.candidates) || aggregate.candidates.length === 0) return null;
   const answer = aggregate.answer;
+  if (answer == null || answer === '') return null; // nobody gave an extractable answer
   const agreeing = aggregate.candidates.filter((c) => c && c.answer != null && c.answer === answer).length;
   return { agreeing, of: aggregate.candidates.length };
 }

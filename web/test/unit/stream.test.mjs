@@ -92,6 +92,8 @@ test('non-streamed completion with contemplating extras', () => {
   assert.equal(s.aggregate.method, 'weighted');
   assert.deepEqual(s.agents.map((a) => [a.answer, a.reasoning, a.content, a.stopped]), [['390', 'r0', 'c0', false], ['391', '', '', true]]);
   assert.equal(voteCount(s.aggregate), null);
+  // Candidates without an extractable answer do not 'agree' on the empty one.
+  assert.equal(voteCount({ answer: '', candidates: [{ agent: 0, answer: '' }, { agent: 1, answer: '' }] }), null);
 });
 
 test('stats: tokens from usage, latency from the times', () => {
