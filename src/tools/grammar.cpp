@@ -210,6 +210,22 @@ bool GrammarMatcher::advance(std::string_view bytes) {
   return true;
 }
 
+std::vector<int32_t> GrammarMatcher::state_key() const {
+  std::vector<std::vector<int32_t>> stacks;
+  for (int32_t id : stacks_) {
+    std::vector<int32_t> st;
+    for (int32_t n = id; n >= 0; n = nodes_[static_cast<size_t>(n)].parent) st.push_back(nodes_[static_cast<size_t>(n)].pos);
+    stacks.push_back(std::move(st));
+  }
+  std::sort(stacks.begin(), stacks.end());
+  std::vector<int32_t> key = {accepting_ ? 1 : 0};
+  for (const auto& st : stacks) {
+    key.insert(key.end(), st.begin(), st.end());
+    key.push_back(-1);
+  }
+  return key;
+}
+
 ByteClass GrammarMatcher::next_bytes() const {
   ByteClass c;
   for (int32_t id : stacks_) c |= g_.byte_class(g_.element(nodes_[static_cast<size_t>(id)].pos).index);

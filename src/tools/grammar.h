@@ -102,6 +102,9 @@ class GrammarMatcher {
   // Nodes created by step() may be thrown away with truncate(mark) once no state refers to them.
   const std::vector<int32_t>& state() const { return stacks_; }
   bool step(const std::vector<int32_t>& from, uint8_t byte, std::vector<int32_t>& to);
+  // A key that is equal for two states exactly when their stacks hold the same positions (node ids
+  // differ from step to step; the structure is what decides which bytes may follow).
+  std::vector<int32_t> state_key() const;
   size_t pool_mark() const { return nodes_.size(); }
   void truncate(size_t mark) { nodes_.resize(mark); }
   // The byte class a stack top matches.

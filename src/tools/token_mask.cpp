@@ -100,11 +100,16 @@ void TokenTrie::mask(GrammarMatcher& m, std::vector<uint8_t>& allowed) const {
 GrammarConstraint::GrammarConstraint(const Grammar& grammar, const TokenTrie& trie) : trie_(trie), m_(grammar) {}
 
 std::vector<int32_t> GrammarConstraint::banned() {
+  std::vector<int32_t> key = m_.state_key();
+  auto it = cache_.find(key);
+  if (it != cache_.end()) return it->second;
   trie_.mask(m_, allowed_);
   std::vector<int32_t> out;
   for (size_t id = 0; id < allowed_.size(); ++id) {
     if (!allowed_[id]) out.push_back(static_cast<int32_t>(id));
   }
+  if (cache_.size() >= 64) cache_.clear();
+  cache_.emplace(std::move(key), out);
   return out;
 }
 

@@ -8,7 +8,8 @@
 // allows them, except the end-of-generation tokens, which are allowed exactly when the grammar accepts.
 //
 // GrammarConstraint is the per-sequence object the sampler loop uses:
-//   c.banned()       the tokens to ban before the next sample (everything the grammar rejects)
+//   c.banned()       the tokens to ban before the next sample (everything the grammar rejects);
+//                    cached per parse-state structure (up to 64 states), so repeated states are free
 //   c.accept(token)  advance by a sampled token (false when the grammar rejects it: nothing changes)
 //   c.finished()     the document is complete and nothing may follow: stop the sequence
 // engine_hooks() wires it to an engine::SeqConfig (initial ban + on_token directive).
@@ -20,6 +21,7 @@
 #pragma once
 
 #include <cstdint>
+#include <map>
 #include <memory>
 #include <string>
 #include <vector>
@@ -84,6 +86,9 @@ class GrammarConstraint {
   GrammarMatcher m_;
   std::vector<uint8_t> allowed_;
   std::string text_;
+  // Banned lists of recently seen matcher states (by GrammarMatcher::state_key): inside a JSON string
+  // the state repeats at every character, so most steps cost a lookup instead of a trie walk.
+  std::map<std::vector<int32_t>, std::vector<int32_t>> cache_;
 };
 
 // Sets config.ban to the constraint's first mask and config.on_token to a hook that advances the

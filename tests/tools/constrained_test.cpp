@@ -92,6 +92,28 @@ TEST(TokenMask, ConstraintRejectsAndAcceptsTokens) {
   EXPECT_FALSE(d.accept(-1));
 }
 
+// The per-state cache of banned lists gives exactly the fresh mask at every step (a long string makes
+// the same state repeat, so most steps are cache hits).
+TEST(TokenMask, CachedBannedListsEqualFreshMasks) {
+  auto tok = vocab("llama-spm");
+  auto trie = TokenTrie::from_tokenizer(*tok);
+  CompiledSchema cs = compile_json_schema(json::parse(R"({"type":"object","properties":{"s":{"type":"string"},"n":{"type":"integer"}},"required":["n","s"]})"));
+  GrammarConstraint c(cs.grammar, *trie);
+  const std::vector<int32_t> ids = tok->encode("{\"n\": 7, \"s\": \"a long long long string of words, words and words\"}", false, false);
+  std::vector<uint8_t> fresh;
+  for (int32_t id : ids) {
+    std::vector<int32_t> banned = c.banned();
+    trie->mask(c.matcher(), fresh);
+    std::vector<int32_t> expect;
+    for (size_t t = 0; t < fresh.size(); ++t) {
+      if (!fresh[t]) expect.push_back(static_cast<int32_t>(t));
+    }
+    ASSERT_EQ(banned, expect) << "before token " << tok->token_to_piece(id);
+    ASSERT_TRUE(c.accept(id)) << tok->token_to_piece(id);
+  }
+  EXPECT_TRUE(c.finished());
+}
+
 TEST(ConstrainedGeneration, StoriesModelAlwaysWritesSchemaValidJson) {
   auto model = model::Model::load(std::string(MUSE_SHARED_DATA) + "/models/stories260K.gguf");
   auto tok = text::Tokenizer::from_gguf(model->file());
