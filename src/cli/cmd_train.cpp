@@ -13,6 +13,7 @@
 #include <nlohmann/json.hpp>
 
 #include "cli/commands.h"
+#include "cli/interrupt.h"
 #include "core/error.h"
 #include "core/thread_pool.h"
 #include "text/chat_template.h"
@@ -96,7 +97,14 @@ void run_train_sft(const TrainSftFlags& f) {
 
   const int threads = rc.threads > 0 ? rc.threads : static_cast<int>(std::max(1u, std::thread::hardware_concurrency()));
   core::ThreadPool pool(threads);
-  const train::SftResult r = train::run_sft(cfg, data, pool);
+  Interrupt interrupt;  // Ctrl-C: finish the step, save the checkpoint, exit
+  const train::SftResult r = train::run_sft(cfg, data, pool, interrupt.token());
+  if (r.stopped) {
+    fail(ErrorCode::kUnavailable,
+         "train sft: interrupted at step {} of {}; the checkpoint is saved (no model exported yet): continue with "
+         "--resume {}/checkpoint.bin",
+         r.steps, cfg.steps, f.out);
+  }
 
   const std::string gguf_path = (std::filesystem::path(f.out) / "muse-nano-sft.gguf").string();
   train::export_gguf(*r.model, gguf_path, [&](gguf::Writer& w) { train::add_nano_tokenizer_to_gguf(nv, w); });
@@ -166,7 +174,8 @@ void run_train_grpo(const TrainGrpoFlags& f) {
 
   const int threads = rc.threads > 0 ? rc.threads : static_cast<int>(std::max(1u, std::thread::hardware_concurrency()));
   core::ThreadPool pool(threads);
-  const train::GrpoResult r = train::run_grpo(cfg, *init, tasks, pool);
+  Interrupt interrupt;  // Ctrl-C: finish the step, save the checkpoint, exit
+  const train::GrpoResult r = train::run_grpo(cfg, *init, tasks, pool, interrupt.token());
   if (r.stopped) {
     fail(ErrorCode::kUnavailable,
          "train grpo: interrupted at step {} of {}; the checkpoint is saved (no model exported yet): continue with "

@@ -3,12 +3,15 @@
 #include <gtest/gtest.h>
 
 #include <array>
+#include <chrono>
+#include <csignal>
 #include <cstdio>
 #include <filesystem>
 #include <fstream>
 #include <memory>
 #include <sstream>
 #include <string>
+#include <thread>
 #include <sys/wait.h>
 #include <unistd.h>
 
@@ -274,6 +277,57 @@ TEST(NanoCli, TrainSftRunsEndToEndAndMuseRunLoadsTheModel) {
   const CliRun again = run_muse("train sft --config " + cfg + " --out " + dir + " --resume " + dir + "/checkpoint.bin");
   EXPECT_EQ(again.status, 0) << again.err;
   std::filesystem::remove_all(dir);
+}
+
+// Ctrl-C during `muse train sft` finishes the step, saves the checkpoint and exits with a message
+// that says how to resume; no half-trained model is exported.
+TEST(NanoCli, InterruptSavesTheCheckpointAndSaysHowToResume) {
+  const std::string tag = std::to_string(getpid());
+  const std::string dir = testing::TempDir() + "nano_cli_interrupt_" + tag;
+  const std::string cfg_path = testing::TempDir() + "nano_interrupt_" + tag + ".json";
+  const std::string err_path = testing::TempDir() + "nano_interrupt_err_" + tag + ".txt";
+  std::filesystem::remove_all(dir);
+  {
+    std::ofstream o(cfg_path);
+    o << R"({"model": {"dim": 16, "n_layers": 1, "n_heads": 2, "n_kv_heads": 1, "ffn_dim": 32, "max_seq": 320},
+             "data": {"families": "all", "difficulties": ["easy"], "examples": 16, "seed": 1},
+             "train": {"steps": 1000000, "batch_size": 1, "seq_len": 319, "log_every": 1, "checkpoint_every": 0},
+             "threads": 1})";
+  }
+  const std::string cmd =
+      "exec " + std::string(MUSE_BINARY) + " train sft --config " + cfg_path + " --out " + dir + " 2>" + err_path;
+  const pid_t pid = fork();
+  ASSERT_GE(pid, 0);
+  if (pid == 0) {
+    execl("/bin/sh", "sh", "-c", cmd.c_str(), static_cast<char*>(nullptr));
+    _exit(127);
+  }
+  const auto read_err = [&] {
+    std::ifstream e(err_path);
+    std::stringstream ss;
+    ss << e.rdbuf();
+    return ss.str();
+  };
+  // Wait until training steps are being reported (at most 60 s: the ASan build is slow).
+  bool training = false;
+  for (int i = 0; i < 600 && !training; i++) {
+    std::this_thread::sleep_for(std::chrono::milliseconds(100));
+    training = read_err().find("step 2/") != std::string::npos;
+  }
+  EXPECT_TRUE(training) << read_err();
+  kill(pid, SIGINT);
+  int st = 0;
+  ASSERT_EQ(waitpid(pid, &st, 0), pid);
+  const std::string err = read_err();
+  ASSERT_TRUE(WIFEXITED(st)) << "killed by a signal instead of a clean stop: " << err;
+  EXPECT_EQ(WEXITSTATUS(st), 1) << err;
+  EXPECT_NE(err.find("interrupted at step"), std::string::npos) << err;
+  EXPECT_NE(err.find("--resume " + dir + "/checkpoint.bin"), std::string::npos) << err;
+  EXPECT_TRUE(std::filesystem::exists(dir + "/checkpoint.bin"));
+  EXPECT_FALSE(std::filesystem::exists(dir + "/muse-nano-sft.gguf"));
+  std::filesystem::remove_all(dir);
+  std::filesystem::remove(cfg_path);
+  std::filesystem::remove(err_path);
 }
 
 TEST(NanoCli, BadConfigFieldFailsWithItsName) {
