@@ -183,7 +183,7 @@ struct Server::Impl {
     res.set_header("X-Accel-Buffering", "no");
     Metrics* m = &metrics;
     res.set_chunked_content_provider(
-        "text/event-stream",
+        "text/event-stream; charset=utf-8",
         [ch](size_t, httplib::DataSink& sink) {
           ch->wait(1.0);
           std::deque<std::string> events;

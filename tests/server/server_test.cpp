@@ -135,6 +135,8 @@ TEST(Server, ThinkingSeparatesReasoningFromContent) {
   ASSERT_TRUE(st);
   ASSERT_EQ(st->status, 200);
   EXPECT_NE(st->get_header_value("Content-Type").find("text/event-stream"), std::string::npos);
+  EXPECT_NE(st->get_header_value("Content-Type").find("charset=utf-8"), std::string::npos)
+      << "clients that honour the header (Playwright, some SDKs) would decode the UTF-8 stream as Latin-1";
   const std::vector<json> cs = chunks(st->body);
   ASSERT_GE(cs.size(), 3u);
   EXPECT_EQ(cs.front()["choices"][0]["delta"]["role"], "assistant");

@@ -58,7 +58,7 @@ test('real muse serve: a message in each mode', { skip, timeout: 90000 }, async 
     assert.equal(sent.mode, mode);
     assert.equal(sent.stream, true);
     assert.equal(sent.messages.at(-1).content, text);
-    const streamed = replay(await res.text());
+    const streamed = replay(new TextDecoder().decode(await res.body()));  // UTF-8, whatever the header says
     await page.waitForSelector('#send:not([disabled])', { timeout: 60000 });
 
     const last = page.locator('.msg.assistant').last();
