@@ -13,7 +13,7 @@ cd "$(dirname "$0")/.."
 model=${1:-models/muse-nano.gguf}
 name=${2:-$(basename "$model" .gguf)}
 out=build/eval/$name
-muse=build/release/muse
+muse=${MUSE:-build/release/muse}  # MUSE=path/to/muse to use another build
 [[ -f "$model" ]] || { echo "eval-muse-nano: no model at $model" >&2; exit 1; }
 if [[ ! -x $muse ]]; then
   cmake --preset release >/dev/null
