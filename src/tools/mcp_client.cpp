@@ -85,6 +85,11 @@ void McpClient::send(const json& msg) {
   while (off < line.size()) {
     ssize_t n = write(to_child_, line.data() + off, line.size() - off);
     if (n < 0 && errno == EINTR) continue;
+    if (n < 0 && errno == EPIPE) {  // the server is gone (it may die before or after reading our request)
+      fail(ErrorCode::kUnavailable, "mcp: '{}' exited before answering {}", command_,
+           msg.is_object() && msg.contains("method") && msg["method"].is_string() ? msg["method"].get<std::string>()
+                                                                                : std::string("a message"));
+    }
     if (n <= 0) fail(ErrorCode::kUnavailable, "mcp: '{}': cannot write to the server: {}", command_, std::strerror(errno));
     off += static_cast<size_t>(n);
   }
