@@ -42,20 +42,7 @@ void run_train_sft(const TrainSftFlags& f) {
   train::NanoRunConfig rc = train::load_nano_config(f.config);
 
   const train::NanoVocab nv = train::build_nano_vocab();
-  text::VocabData vd;
-  vd.source = "muse-nano vocabulary";
-  vd.model = "llama";
-  vd.tokens = nv.tokens;
-  vd.scores = nv.scores;
-  vd.types = nv.types;
-  vd.unk = nv.unk;
-  vd.bos = nv.bos;
-  vd.eos = nv.eos;
-  vd.eot = nv.im_end;
-  vd.add_bos = true;
-  vd.add_eos = false;
-  vd.add_space_prefix = false;
-  const std::unique_ptr<text::Tokenizer> tok = text::Tokenizer::from_vocab(std::move(vd));
+  const std::unique_ptr<text::Tokenizer> tok = train::nano_tokenizer(nv);
   const text::ChatTemplate tmpl = text::ChatTemplate::parse(train::nano_chat_template(), "muse-nano chat template");
 
   const train::PromptRenderer render = [&](const std::string& question, bool thinking) {
@@ -126,20 +113,7 @@ void run_train_grpo(const TrainGrpoFlags& f) {
   const std::unique_ptr<train::Model> init = train::load_model_for_training(f.init);
 
   const train::NanoVocab nv = train::build_nano_vocab();
-  text::VocabData vd;
-  vd.source = "muse-nano vocabulary";
-  vd.model = "llama";
-  vd.tokens = nv.tokens;
-  vd.scores = nv.scores;
-  vd.types = nv.types;
-  vd.unk = nv.unk;
-  vd.bos = nv.bos;
-  vd.eos = nv.eos;
-  vd.eot = nv.im_end;
-  vd.add_bos = true;
-  vd.add_eos = false;
-  vd.add_space_prefix = false;
-  const std::unique_ptr<text::Tokenizer> tok = text::Tokenizer::from_vocab(std::move(vd));
+  const std::unique_ptr<text::Tokenizer> tok = train::nano_tokenizer(nv);
   if (init->config().vocab != tok->n_vocab()) {
     fail(ErrorCode::kInvalidArgument, "--init {}: the model has a vocabulary of {} tokens, muse-nano's has {}", f.init,
          init->config().vocab, tok->n_vocab());

@@ -54,6 +54,23 @@ std::map<std::string, int64_t> count_words() {
 
 }  // namespace
 
+std::unique_ptr<text::Tokenizer> nano_tokenizer(const NanoVocab& nv) {
+  text::VocabData vd;
+  vd.source = "muse-nano vocabulary";
+  vd.model = "llama";
+  vd.tokens = nv.tokens;
+  vd.scores = nv.scores;
+  vd.types = nv.types;
+  vd.unk = nv.unk;
+  vd.bos = nv.bos;
+  vd.eos = nv.eos;
+  vd.eot = nv.im_end;
+  vd.add_bos = true;
+  vd.add_eos = false;
+  vd.add_space_prefix = false;
+  return text::Tokenizer::from_vocab(std::move(vd));
+}
+
 NanoVocab build_nano_vocab(int max_words) {
   NanoVocab v;
   auto add = [&](std::string text, float score, int32_t type) {

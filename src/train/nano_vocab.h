@@ -23,10 +23,12 @@
 #pragma once
 
 #include <cstdint>
+#include <memory>
 #include <string>
 #include <vector>
 
 #include "gguf/gguf.h"
+#include "text/tokenizer.h"
 
 namespace muse::train {
 
@@ -40,6 +42,10 @@ struct NanoVocab {
 
 // max_words: how many word forms (before prefix chains) are taken, most frequent first.
 NanoVocab build_nano_vocab(int max_words = 240);
+
+// The engine's tokenizer over this vocabulary, configured as the exported GGUF says (SPM, BOS added,
+// no dummy prefix, <|im_end|> ends a turn): what training and the CLI encode with.
+std::unique_ptr<text::Tokenizer> nano_tokenizer(const NanoVocab& nv);
 
 // The Jinja chat template (ChatML; enable_thinking, default true, opens "<think>\n" after the
 // generation prompt; enable_thinking=false writes "<think>\n\n</think>\n\n" so the model answers at once).

@@ -29,21 +29,6 @@
 namespace muse::train {
 namespace {
 
-std::unique_ptr<text::Tokenizer> nano_tokenizer(const NanoVocab& nv) {
-  text::VocabData vd;
-  vd.model = "llama";
-  vd.tokens = nv.tokens;
-  vd.scores = nv.scores;
-  vd.types = nv.types;
-  vd.unk = nv.unk;
-  vd.bos = nv.bos;
-  vd.eos = nv.eos;
-  vd.eot = nv.im_end;
-  vd.add_bos = true;
-  vd.add_space_prefix = false;
-  return text::Tokenizer::from_vocab(std::move(vd));
-}
-
 class NanoTest : public ::testing::Test {
  protected:
   static void SetUpTestSuite() {
