@@ -8,6 +8,7 @@
 
 #include "core/error.h"
 #include "train/checkpoint.h"
+#include "train/loss_log.h"
 #include "train/file_io.h"
 #include "train/rollout.h"
 
@@ -368,13 +369,6 @@ GrpoEval GrpoTrainer::evaluate() {
 // run_grpo
 
 namespace {
-
-std::string format_duration(double seconds) {
-  const int64_t s = static_cast<int64_t>(seconds + 0.5);
-  if (s >= 3600) return fmt::format("{}h{:02}m", s / 3600, s / 60 % 60);
-  if (s >= 60) return fmt::format("{}m{:02}s", s / 60, s % 60);
-  return fmt::format("{}s", s);
-}
 
 void write_logs(const GrpoConfig& cfg, const Model& m, const std::vector<GrpoPoint>& history) {
   const std::filesystem::path dir(cfg.out_dir);

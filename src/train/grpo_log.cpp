@@ -10,6 +10,7 @@
 #include <memory>
 
 #include "core/error.h"
+#include "train/loss_log.h"
 
 namespace muse::train {
 namespace {
@@ -31,15 +32,6 @@ double parse_double(std::string_view s, const std::string& name, size_t line, si
 }
 
 std::string num(double v) { return std::isfinite(v) ? fmt::format("{:.6g}", v) : std::string("nan"); }
-
-double nice_step(double range, int n) {
-  const double raw = range / n;
-  const double p = std::pow(10.0, std::floor(std::log10(raw)));
-  for (double m : {1.0, 2.0, 5.0}) {
-    if (m * p >= raw) return m * p;
-  }
-  return 10.0 * p;
-}
 
 struct Series {
   const char* label;

@@ -24,7 +24,8 @@ T parse_field(std::string_view s, const std::string& name, size_t line, const ch
   return v;
 }
 
-// 1, 2 or 5 times a power of ten, so that about `n` ticks cover `range`.
+}  // namespace
+
 double nice_step(double range, int n) {
   const double raw = range / n;
   const double p = std::pow(10.0, std::floor(std::log10(raw)));
@@ -34,7 +35,12 @@ double nice_step(double range, int n) {
   return 10.0 * p;
 }
 
-}  // namespace
+std::string format_duration(double seconds) {
+  const int64_t s = static_cast<int64_t>(seconds + 0.5);
+  if (s >= 3600) return fmt::format("{}h{:02}m", s / 3600, s / 60 % 60);
+  if (s >= 60) return fmt::format("{}m{:02}s", s / 60, s % 60);
+  return fmt::format("{}s", s);
+}
 
 std::string format_loss_csv(std::span<const LossPoint> points) {
   std::string out(kHeader);

@@ -33,4 +33,10 @@ std::vector<LossPoint> parse_loss_csv(std::string_view text, const std::string& 
 std::vector<uint8_t> render_loss_plot_png(std::span<const LossPoint> points, const std::string& title,
                                           int width = 800, int height = 500);
 
+// Shared by the training logs and progress lines (SFT and GRPO):
+// a tick spacing of 1, 2 or 5 times a power of ten, so that about `n` ticks cover `range`;
+double nice_step(double range, int n);
+// a duration as "42s", "3m07s" or "1h05m".
+std::string format_duration(double seconds);
+
 }  // namespace muse::train

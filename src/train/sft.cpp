@@ -164,13 +164,6 @@ Checkpoint Trainer::checkpoint() const {
 
 namespace {
 
-std::string format_duration(double seconds) {
-  const int64_t s = static_cast<int64_t>(seconds + 0.5);
-  if (s >= 3600) return fmt::format("{}h{:02}m", s / 3600, s / 60 % 60);
-  if (s >= 60) return fmt::format("{}m{:02}s", s / 60, s % 60);
-  return fmt::format("{}s", s);
-}
-
 float window_mean(const std::vector<LossPoint>& h, int64_t window) {
   const size_t n = std::min(h.size(), static_cast<size_t>(window));
   if (n == 0) return 0.0f;
