@@ -38,6 +38,10 @@ std::vector<int32_t> AgentController::ban_set() const {
     if (phase_ == Phase::kAnswer) ban.push_back(s_.tags.close);
   }
   if (phase_ == Phase::kThinking || !visible_) ban.insert(ban.end(), s_.eog.begin(), s_.eog.end());
+  if (phase_ == Phase::kAnswer && s_.constraint) {
+    const std::vector<int32_t> more = s_.constraint->banned();
+    ban.insert(ban.end(), more.begin(), more.end());
+  }
   return ban;
 }
 
@@ -96,12 +100,16 @@ engine::Directive AgentController::on_token(const engine::TokenEvent& ev) {
   }
   ++answer_;
   emit_content(answer_dec_.push(ev.token));
-  if (stop_.stopped()) {
+  // A token the constraint rejects was banned, so it cannot have been sampled; stop rather than go on
+  // outside the grammar if it happens anyway.
+  const bool off_grammar = s_.constraint && !s_.constraint->accept(ev.token);
+  if (stop_.stopped() || off_grammar || (s_.constraint && s_.constraint->finished())) {
     phase_ = Phase::kDone;
     d.stop = true;
     return d;
   }
-  if (visible_ != was_visible) d.ban = ban_set();  // end-of-generation allowed from now on
+  // The constraint's mask changes with every token; otherwise only end-of-generation becomes allowed.
+  if (s_.constraint || visible_ != was_visible) d.ban = ban_set();
   return d;
 }
 

@@ -7,7 +7,8 @@
 // the controller then forces the wrap-up (a short cue such as "Considering the limited time, I have to
 // give the answer now." and the closing tag) and the model answers. In the answer, both tags are
 // banned, and end-of-generation too until the answer has a visible character, so an answer always
-// follows. Stop strings end the answer (the match is cut from the content).
+// follows. Stop strings end the answer (the match is cut from the content). With a TokenConstraint the
+// answer tokens are also limited to what it allows, and the answer ends when it is finished.
 //
 // Counting: thinking tokens are the tokens the model sampled inside the block (its own closing tag
 // included) and never exceed think_limit; forced tokens are the wrap-up the controller inserted; answer
@@ -49,6 +50,17 @@ inline constexpr std::string_view kWrapUpCue = "\n\nConsidering the limited time
 enum class Phase { kThinking, kAnswer, kDone };
 enum class DeltaKind { kReasoning, kContent };
 
+// A limit on which answer tokens may come next (a grammar: tools::make_answer_constraint). The
+// controller consults it only in the answer phase, after the thinking block: the reasoning stays free,
+// the answer is what must match. One per agent; used on the scheduler's thread.
+class TokenConstraint {
+ public:
+  virtual ~TokenConstraint() = default;
+  virtual std::vector<int32_t> banned() = 0;  // tokens that may not come next (end-of-generation included)
+  virtual bool accept(int32_t token) = 0;     // advance; false when the token was not allowed (no change)
+  virtual bool finished() const = 0;          // complete, and nothing may follow
+};
+
 struct AgentSetup {
   const text::Tokenizer* tok = nullptr;
   ThinkTags tags;
@@ -60,6 +72,7 @@ struct AgentSetup {
   std::vector<std::string> stop;    // stop strings for the answer
   int confidence_window = 64;
   std::function<void(DeltaKind, std::string_view)> on_delta;  // may be empty
+  std::unique_ptr<TokenConstraint> constraint;  // may be null: the answer is free
 };
 
 class AgentController {

@@ -87,14 +87,22 @@ ChatFormat::ChatFormat(text::ChatTemplate tmpl, const text::Tokenizer& tok) : tm
   eos_text_ = tok_.eos() >= 0 ? std::string(tok_.token_text(tok_.eos())) : "";
 }
 
-RenderedPrompt ChatFormat::render(const std::vector<ChatMessage>& messages, PromptMode mode) const {
+RenderedPrompt ChatFormat::render(const std::vector<ChatMessage>& messages, PromptMode mode,
+                                  const nlohmann::json& tools) const {
   nlohmann::ordered_json msgs = nlohmann::ordered_json::array();
-  for (const ChatMessage& m : messages) msgs.push_back({{"role", m.role}, {"content", m.content}});
+  for (const ChatMessage& m : messages) {
+    nlohmann::ordered_json msg = {{"role", m.role}, {"content", m.content}};
+    if (m.tool_calls.is_array() && !m.tool_calls.empty()) msg["tool_calls"] = nlohmann::ordered_json(m.tool_calls);
+    if (!m.tool_call_id.empty()) msg["tool_call_id"] = m.tool_call_id;
+    if (!m.name.empty()) msg["name"] = m.name;
+    msgs.push_back(std::move(msg));
+  }
   nlohmann::ordered_json vars = {{"messages", std::move(msgs)},
                                  {"add_generation_prompt", true},
                                  {"bos_token", bos_text_},
                                  {"eos_token", eos_text_},
                                  {"enable_thinking", mode != PromptMode::kInstant}};
+  if (tools.is_array() && !tools.empty()) vars["tools"] = nlohmann::ordered_json(tools);
   RenderedPrompt out;
   out.text = tmpl_.render(vars);
   if (tags_.available()) {

@@ -45,8 +45,13 @@ struct ThinkTags {
 ThinkTags find_think_tags(const text::Tokenizer& tok, std::string_view template_source);
 
 struct ChatMessage {
-  std::string role;  // "system", "user", "assistant"
+  std::string role;  // "system", "user", "assistant", "tool"
   std::string content;
+  // assistant: the calls it made, OpenAI-shaped with decoded arguments, as Hugging Face templates expect:
+  // [{"id", "type": "function", "function": {"name", "arguments": {...}}}]; null when none.
+  nlohmann::json tool_calls = nullptr;
+  std::string tool_call_id = {};  // tool: the call this message answers
+  std::string name = {};          // tool: the function's name (optional)
 };
 
 enum class PromptMode { kInstant, kThinking, kThinkingClosed };
@@ -65,10 +70,14 @@ class ChatFormat {
   // From parts (tests): an explicit template and the tokenizer's tags.
   ChatFormat(text::ChatTemplate tmpl, const text::Tokenizer& tok);
 
-  RenderedPrompt render(const std::vector<ChatMessage>& messages, PromptMode mode) const;
+  // `tools` (an array of OpenAI {"type": "function", "function": {...}} objects; null or empty: none)
+  // becomes the template's `tools` variable.
+  RenderedPrompt render(const std::vector<ChatMessage>& messages, PromptMode mode,
+                        const nlohmann::json& tools = nullptr) const;
 
   const ThinkTags& tags() const { return tags_; }
   const std::string& template_name() const { return tmpl_.name(); }
+  const std::string& template_source() const { return tmpl_.source(); }
   bool builtin_template() const { return builtin_; }
   const text::Tokenizer& tokenizer() const { return tok_; }
 

@@ -123,6 +123,7 @@ AgentSetup Reasoner::setup_for(const Request& req, bool thinking, int64_t think_
   s.eog = eog_;
   s.stop = req.stop;
   s.confidence_window = req.early_stop.window;
+  if (req.answer_constraint) s.constraint = req.answer_constraint();
   return s;
 }
 
@@ -304,7 +305,7 @@ Result Reasoner::run(const Request& req) {
     for (int attempt = 0; attempt < 2; ++attempt) {
       const PromptMode pm = !think ? PromptMode::kInstant
                                    : p.plan.think_limit == 0 ? PromptMode::kThinkingClosed : PromptMode::kThinking;
-      p.rp = format_.render(msgs, pm);
+      p.rp = format_.render(msgs, pm, req.tools);
       const int64_t room = options_.n_ctx - static_cast<int64_t>(p.rp.tokens.size());
       if (room < 1) {
         fail(ErrorCode::kOutOfRange, "the prompt ({} tokens) leaves no room in the context size {}; raise the context "

@@ -8,6 +8,7 @@
 
 #include <cstdint>
 #include <functional>
+#include <memory>
 #include <optional>
 #include <span>
 #include <string>
@@ -64,6 +65,11 @@ struct Request {
   EarlyStopOptions early_stop;
   bool refine = false;            // one refinement round before aggregation
   std::vector<std::string> stop;  // stop strings for the answer
+  // OpenAI-style tool definitions for the chat template's `tools` variable; null or empty: none.
+  nlohmann::json tools;
+  // When set, each agent's answer (after its thinking) is limited by a fresh constraint from this
+  // factory (e.g. a JSON-Schema or tool-call grammar); the answer ends when the constraint is finished.
+  std::function<std::unique_ptr<TokenConstraint>()> answer_constraint;
   std::function<void(const Delta&)> on_delta;
   std::function<void(std::span<const AgentProgress>)> on_progress;  // after every forward pass
   std::function<bool()> should_cancel;  // polled after every forward pass; true cancels the request

@@ -26,13 +26,26 @@ constexpr int kMaxBoundedRepeat = 1024;
 
 class Compiler {
  public:
-  Compiler(const json& root, const SchemaOptions& o) : root_(root), opt_(o) {
+  Compiler(const json& root, const SchemaOptions& o) : root_(&root), opt_(o) {
     ws_ = make_ws();
   }
 
   CompiledSchema finish(int32_t top) {
     int32_t root = g_.add_rule("root");
     g_.add_alt(root, {ws(), Sym::ref(top)});
+    g_.set_root(root);
+    return CompiledSchema{std::move(g_), std::move(notes_)};
+  }
+
+  // root ::= ws (before_i value_i after_i | ...), each value_i compiled against its own document.
+  CompiledSchema finish_wrapped(const std::vector<WrappedSchema>& choices) {
+    int32_t root = g_.add_rule("root");
+    for (size_t i = 0; i < choices.size(); ++i) {
+      root_ = &choices[i].schema;
+      refs_.clear();  // $refs point into the choice's own document
+      const int32_t value = compile(choices[i].schema, fmt::format("[{}]", i));
+      g_.add_alt(root, {ws(), Sym::lit(choices[i].before), Sym::ref(value), Sym::lit(choices[i].after)});
+    }
     g_.set_root(root);
     return CompiledSchema{std::move(g_), std::move(notes_)};
   }
@@ -147,7 +160,7 @@ class Compiler {
     const json* target = nullptr;
     try {
       json::json_pointer ptr(path.substr(1));
-      if (root_.contains(ptr)) target = &root_.at(ptr);
+      if (root_->contains(ptr)) target = &root_->at(ptr);
     } catch (const json::exception&) {
     }
     if (target == nullptr) fail(ErrorCode::kInvalidArgument, "json schema: at '{}/$ref': '{}' does not resolve", where, path);
@@ -405,7 +418,7 @@ class Compiler {
     return r;
   }
 
-  const json& root_;
+  const json* root_;  // the document $refs resolve in
   SchemaOptions opt_;
   Grammar g_;
   std::vector<std::string> notes_;
@@ -562,6 +575,15 @@ CompiledSchema compile_json_schema(const nlohmann::json& schema, const SchemaOpt
   // Blank space may lead (SentencePiece pieces often start with one) but not trail: once the value is
   // complete the document is finished and generation stops.
   return c.finish(c.compile(schema, ""));
+}
+
+CompiledSchema compile_wrapped_json(const std::vector<WrappedSchema>& choices, const SchemaOptions& options) {
+  if (choices.empty()) fail(ErrorCode::kInvalidArgument, "json schema: compile_wrapped_json needs at least one choice");
+  if (options.max_whitespace < 0 || options.max_whitespace > 64) {
+    fail(ErrorCode::kInvalidArgument, "json schema: max_whitespace {} is outside [0, 64]", options.max_whitespace);
+  }
+  Compiler c(choices.front().schema, options);
+  return c.finish_wrapped(choices);
 }
 
 CompiledSchema any_json_grammar(const SchemaOptions& options) {

@@ -23,6 +23,7 @@
 #pragma once
 
 #include <string>
+#include <string_view>
 #include <vector>
 
 #include <nlohmann/json.hpp>
@@ -41,6 +42,19 @@ struct CompiledSchema {
 };
 
 CompiledSchema compile_json_schema(const nlohmann::json& schema, const SchemaOptions& options = {});
+
+// A document of fixed text around one JSON value: up to max_whitespace blank bytes, then one of the
+// choices: its `before` text, a value matching its schema, its `after` text. A tool call is one
+// (tools::call_choices): before = `<tool_call>\n{"name": "f", "arguments": `, schema = f's parameters,
+// after = `}\n</tool_call>`; a choice with empty texts is a plain JSON document, so "a call or a JSON
+// answer" is one grammar. Each schema's $refs resolve in that schema. Throws like
+// compile_json_schema, and kInvalidArgument for no choices.
+struct WrappedSchema {
+  std::string before;
+  nlohmann::json schema;
+  std::string after;
+};
+CompiledSchema compile_wrapped_json(const std::vector<WrappedSchema>& choices, const SchemaOptions& options = {});
 
 // The grammar of any JSON value (what response_format {"type": "json_object"} asks for).
 CompiledSchema any_json_grammar(const SchemaOptions& options = {});

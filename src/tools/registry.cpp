@@ -56,6 +56,17 @@ json ToolRegistry::openai_tools() const {
   return out;
 }
 
+std::vector<WrappedSchema> call_choices(ToolFormat format, const std::vector<ToolSpec>& tools) {
+  const char* args_key = format == ToolFormat::kLlama3 ? "parameters" : "arguments";
+  const char* open = format == ToolFormat::kHermes ? "<tool_call>\n" : format == ToolFormat::kMistral ? "[TOOL_CALLS][" : "";
+  const char* close = format == ToolFormat::kHermes ? "}\n</tool_call>" : format == ToolFormat::kMistral ? "}]" : "}";
+  std::vector<WrappedSchema> choices;
+  for (const ToolSpec& t : tools) {
+    choices.push_back({fmt::format("{}{{\"name\": {}, \"{}\": ", open, json(t.name).dump(), args_key), t.parameters, close});
+  }
+  return choices;
+}
+
 void add_builtin_tools(ToolRegistry& reg, const std::vector<std::string>& names, const Sandbox* sandbox) {
   auto need_sandbox = [&](const std::string& n) {
     if (sandbox == nullptr) fail(ErrorCode::kInvalidArgument, "tools: '{}' needs a sandbox folder (--sandbox DIR)", n);

@@ -17,6 +17,7 @@
 #include <nlohmann/json.hpp>
 
 #include "tools/builtin.h"
+#include "tools/json_schema.h"
 #include "tools/tool_calls.h"
 
 namespace muse::tools {
@@ -54,6 +55,14 @@ class ToolRegistry {
   std::vector<ToolSpec> specs_;
   std::vector<ToolFn> fns_;
 };
+
+// One call, written as a model of `format` writes it, to one of `tools` with arguments matching that
+// tool's parameters; compile_wrapped_json(call_choices(...)) is the grammar tool_choice "required" or a
+// named function limits a reply to:
+//   hermes   <tool_call>\n{"name": "f", "arguments": {...}}\n</tool_call>
+//   llama3   {"name": "f", "parameters": {...}}
+//   mistral  [TOOL_CALLS][{"name": "f", "arguments": {...}}]
+std::vector<WrappedSchema> call_choices(ToolFormat format, const std::vector<ToolSpec>& tools);
 
 // Registers the named built-in tools: "calculator", "read_file", "list_dir". The file tools need a
 // sandbox (throws kInvalidArgument without one, and for unknown names). The sandbox must outlive reg.

@@ -144,4 +144,26 @@ void attach_constraint(engine::SeqConfig& config, GrammarConstraint& c,
   };
 }
 
+namespace {
+
+class AnswerConstraint : public reason::TokenConstraint {
+ public:
+  AnswerConstraint(std::shared_ptr<const Grammar> grammar, const TokenTrie& trie)
+      : grammar_(std::move(grammar)), c_(*grammar_, trie) {}
+  std::vector<int32_t> banned() override { return c_.banned(); }
+  bool accept(int32_t token) override { return c_.accept(token); }
+  bool finished() const override { return c_.finished(); }
+
+ private:
+  std::shared_ptr<const Grammar> grammar_;  // before c_, which borrows it
+  GrammarConstraint c_;
+};
+
+}  // namespace
+
+std::unique_ptr<reason::TokenConstraint> make_answer_constraint(std::shared_ptr<const Grammar> grammar,
+                                                                const TokenTrie& trie) {
+  return std::make_unique<AnswerConstraint>(std::move(grammar), trie);
+}
+
 }  // namespace muse::tools

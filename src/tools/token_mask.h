@@ -27,6 +27,7 @@
 #include <vector>
 
 #include "engine/sequence.h"
+#include "reason/agent.h"
 #include "text/tokenizer.h"
 #include "tools/grammar.h"
 
@@ -97,5 +98,11 @@ class GrammarConstraint {
 // The constraint must outlive the sequence.
 void attach_constraint(engine::SeqConfig& config, GrammarConstraint& constraint,
                        std::function<engine::Directive(const engine::TokenEvent&)> next = {});
+
+// A reason::TokenConstraint over a grammar, for reason::Request::answer_constraint: the agent's answer
+// (after its thinking) must be a document of the grammar. Shares the grammar; borrows the trie, which
+// must outlive it and, like every use of a trie, stay on one thread at a time.
+std::unique_ptr<reason::TokenConstraint> make_answer_constraint(std::shared_ptr<const Grammar> grammar,
+                                                                const TokenTrie& trie);
 
 }  // namespace muse::tools
