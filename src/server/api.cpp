@@ -1,9 +1,13 @@
 #include "server/api.h"
 
+#include <algorithm>
+#include <cctype>
 #include <cmath>
 #include <random>
 
 #include "core/error.h"
+#include "tools/agent_loop.h"
+#include "tools/json_schema.h"
 
 namespace muse::server {
 namespace {
@@ -102,15 +106,139 @@ engine::SamplerParams sampling_from(const json& body, bool& seed_given) {
 }
 
 void reject_unsupported(const json& body) {
-  for (const char* t : {"tools", "functions"}) {
-    if (const json* v = field(body, t); v && !(v->is_array() && v->empty())) bad(t, "tools are not supported yet");
-  }
-  if (const json* v = field(body, "tool_choice"); v && !(v->is_string() && v->get<std::string>() == "none")) {
-    bad("tool_choice", "tools are not supported yet");
+  for (const char* t : {"functions", "function_call"}) {
+    if (const json* v = field(body, t); v && !(v->is_array() && v->empty())) {
+      bad(t, fmt::format("{}: the legacy function-calling fields are not supported; use tools and tool_choice", t));
+    }
   }
   if (get_bool(body, "logprobs", false)) bad("logprobs", "logprobs are not supported yet");
   if (get_int(body, "top_logprobs", 0, 0, 20) != 0) bad("top_logprobs", "logprobs are not supported yet");
   if (get_bool(body, "echo", false)) bad("echo", "echo is not supported");
+}
+
+// obj[key] as a string (absent or null: nullopt); any other type is a 400 naming `at.key`.
+std::optional<std::string> string_at(const json& obj, const char* key, const std::string& at) {
+  const json* v = field(obj, key);
+  if (!v) return std::nullopt;
+  const std::string path = at + "." + key;
+  if (!v->is_string()) bad(path, fmt::format("{}: expected a string, got {}", path, v->type_name()));
+  return v->get<std::string>();
+}
+
+// obj[key] as an object; absent is a 400 when required, else null.
+const json* object_at(const json& obj, const char* key, const std::string& at, bool required) {
+  const json* v = field(obj, key);
+  const std::string path = at + "." + key;
+  if (!v) {
+    if (required) bad(path, fmt::format("{}: required", path));
+    return nullptr;
+  }
+  if (!v->is_object()) bad(path, fmt::format("{}: expected an object, got {}", path, v->type_name()));
+  return v;
+}
+
+// The schema compiles to a grammar (so constrained decoding can use it), else a 400 naming `at`.
+void check_schema(const json& schema, const std::string& at) {
+  try {
+    tools::compile_json_schema(schema);
+  } catch (const Error& e) {
+    bad(at, fmt::format("{}: {}", at, e.what()));
+  }
+}
+
+// `tools`: [{"type": "function", "function": {"name", "description"?, "parameters"?}}].
+std::vector<tools::ToolSpec> tools_from(const json& body) {
+  const json* t = field(body, "tools");
+  if (!t) return {};
+  if (!t->is_array()) bad("tools", fmt::format("tools: expected an array, got {}", t->type_name()));
+  if (t->size() > 128) bad("tools", fmt::format("tools: at most 128 tools (got {})", t->size()));
+  std::vector<tools::ToolSpec> out;
+  for (size_t i = 0; i < t->size(); ++i) {
+    const json& tool = (*t)[i];
+    const std::string at = fmt::format("tools[{}]", i);
+    if (!tool.is_object()) bad(at, fmt::format("{}: expected an object, got {}", at, tool.type_name()));
+    const std::string type = string_at(tool, "type", at).value_or("");
+    if (type != "function") bad(at + ".type", fmt::format("{}.type: expected 'function' (got '{}')", at, type));
+    const json& fn = *object_at(tool, "function", at, true);
+    const std::string fat = at + ".function";
+    tools::ToolSpec spec;
+    spec.name = string_at(fn, "name", fat).value_or("");
+    const bool name_ok = !spec.name.empty() && spec.name.size() <= 64 &&
+                         std::all_of(spec.name.begin(), spec.name.end(), [](char c) {
+                           return std::isalnum(static_cast<unsigned char>(c)) || c == '_' || c == '-';
+                         });
+    if (!name_ok) {
+      bad(fat + ".name", fmt::format("{}.name: 1 to 64 letters, digits, '_' or '-' (got '{}')", fat, spec.name));
+    }
+    for (const tools::ToolSpec& o : out) {
+      if (o.name == spec.name) bad(fat + ".name", fmt::format("{}.name: '{}' is defined twice", fat, spec.name));
+    }
+    spec.description = string_at(fn, "description", fat).value_or("");
+    if (const json* p = object_at(fn, "parameters", fat, false)) spec.parameters = *p;
+    check_schema(spec.parameters, fat + ".parameters");
+    out.push_back(std::move(spec));
+  }
+  return out;
+}
+
+// `tool_choice`: "none" | "auto" | "required" | {"type": "function", "function": {"name"}}; sets
+// call.tool_choice (and tool_name for a named function).
+void tool_choice_from(const json& body, ChatCall& call) {
+  call.tool_choice = call.tools.empty() ? "none" : "auto";
+  const json* v = field(body, "tool_choice");
+  if (!v) return;
+  if (v->is_string()) {
+    const std::string c = v->get<std::string>();
+    if (c != "none" && c != "auto" && c != "required") {
+      bad("tool_choice", fmt::format("tool_choice: expected none, auto, required or a function object (got '{}')", c));
+    }
+    if (c == "required" && call.tools.empty()) bad("tool_choice", "tool_choice: 'required' needs tools");
+    if (c != "auto" || !call.tools.empty()) call.tool_choice = c;
+    return;
+  }
+  if (!v->is_object()) bad("tool_choice", fmt::format("tool_choice: expected a string or an object, got {}", v->type_name()));
+  const std::string type = string_at(*v, "type", "tool_choice").value_or("");
+  if (type != "function") bad("tool_choice.type", fmt::format("tool_choice.type: expected 'function' (got '{}')", type));
+  const json& fn = *object_at(*v, "function", "tool_choice", true);
+  const std::string name = string_at(fn, "name", "tool_choice.function").value_or("");
+  const bool known = std::any_of(call.tools.begin(), call.tools.end(), [&](const tools::ToolSpec& t) { return t.name == name; });
+  if (!known) bad("tool_choice.function.name", fmt::format("tool_choice.function.name: no tool named '{}' in tools", name));
+  call.tool_choice = "function";
+  call.tool_name = name;
+}
+
+// An assistant message's tool_calls, in the form chat templates expect (arguments decoded).
+json tool_calls_from(const json& tc, const std::string& where, std::vector<std::string>& ids) {
+  if (!tc.is_array()) bad(where, fmt::format("{}: expected an array, got {}", where, tc.type_name()));
+  json out = json::array();
+  for (size_t j = 0; j < tc.size(); ++j) {
+    const json& c = tc[j];
+    const std::string at = fmt::format("{}[{}]", where, j);
+    if (!c.is_object()) bad(at, fmt::format("{}: expected an object, got {}", at, c.type_name()));
+    const std::string id = string_at(c, "id", at).value_or("");
+    if (id.empty()) bad(at + ".id", fmt::format("{}.id: required", at));
+    const std::string type = string_at(c, "type", at).value_or("function");
+    if (type != "function") bad(at + ".type", fmt::format("{}.type: expected 'function' (got '{}')", at, type));
+    const json& fn = *object_at(c, "function", at, true);
+    const std::string fat = at + ".function";
+    const std::string name = string_at(fn, "name", fat).value_or("");
+    if (name.empty()) bad(fat + ".name", fmt::format("{}.name: required", fat));
+    // OpenAI sends the arguments as a string of JSON; templates want the object.
+    json args = json::object();
+    if (const json* a = field(fn, "arguments")) {
+      if (a->is_string()) {
+        args = json::parse(a->get<std::string>(), nullptr, /*allow_exceptions=*/false);
+        if (args.is_discarded()) bad(fat + ".arguments", fmt::format("{}.arguments: not valid JSON", fat));
+      } else if (a->is_object()) {
+        args = *a;
+      } else {
+        bad(fat + ".arguments", fmt::format("{}.arguments: expected a string of JSON, got {}", fat, a->type_name()));
+      }
+    }
+    ids.push_back(id);
+    out.push_back({{"id", id}, {"type", "function"}, {"function", {{"name", name}, {"arguments", std::move(args)}}}});
+  }
+  return out;
 }
 
 std::string content_text(const json& c, size_t index) {
@@ -139,6 +267,7 @@ std::vector<reason::ChatMessage> messages_from(const json& body) {
   if (m->empty()) bad("messages", "messages: must not be empty");
   if (m->size() > 4096) bad("messages", "messages: at most 4096 messages");
   std::vector<reason::ChatMessage> out;
+  std::vector<std::string> call_ids;  // of the assistant turns so far
   for (size_t i = 0; i < m->size(); ++i) {
     const json& msg = (*m)[i];
     const std::string where = fmt::format("messages[{}]", i);
@@ -147,23 +276,88 @@ std::vector<reason::ChatMessage> messages_from(const json& body) {
     if (role == msg.end() || !role->is_string()) bad(where + ".role", fmt::format("{}.role: expected a string", where));
     std::string r = role->get<std::string>();
     if (r == "developer") r = "system";
-    if (r == "tool" || r == "function") bad(where + ".role", "tools are not supported yet");
-    if (r != "system" && r != "user" && r != "assistant") {
-      bad(where + ".role", fmt::format("{}.role: expected system, user or assistant (got '{}')", where, r));
+    if (r == "function") {
+      bad(where + ".role", fmt::format("{}.role: 'function' (legacy function calling) is not supported; use 'tool'", where));
     }
-    if (msg.contains("tool_calls") && !msg["tool_calls"].is_null() && !(msg["tool_calls"].is_array() && msg["tool_calls"].empty())) {
-      bad(where + ".tool_calls", "tools are not supported yet");
+    if (r != "system" && r != "user" && r != "assistant" && r != "tool") {
+      bad(where + ".role", fmt::format("{}.role: expected system, user, assistant or tool (got '{}')", where, r));
     }
     const auto content = msg.find("content");
-    out.push_back({r, content == msg.end() ? std::string() : content_text(*content, i)});
+    reason::ChatMessage cm{r, content == msg.end() ? std::string() : content_text(*content, i)};
+    if (const json* tc = field(msg, "tool_calls")) {
+      if (r != "assistant") bad(where + ".tool_calls", fmt::format("{}.tool_calls: only assistant messages make calls", where));
+      if (!(tc->is_array() && tc->empty())) cm.tool_calls = tool_calls_from(*tc, where + ".tool_calls", call_ids);
+    }
+    if (r == "tool") {
+      cm.tool_call_id = string_at(msg, "tool_call_id", where).value_or("");
+      if (cm.tool_call_id.empty()) bad(where + ".tool_call_id", fmt::format("{}.tool_call_id: required for role 'tool'", where));
+      if (std::find(call_ids.begin(), call_ids.end(), cm.tool_call_id) == call_ids.end()) {
+        bad(where + ".tool_call_id", fmt::format("{}.tool_call_id: '{}' answers no earlier assistant tool call", where,
+                                                 cm.tool_call_id));
+      }
+      cm.name = string_at(msg, "name", where).value_or("");
+    }
+    out.push_back(std::move(cm));
   }
   if (out.back().role == "assistant") bad("messages", "messages: the last message must not be the assistant's");
   return out;
 }
 
+// Puts `text` into the first system message (or a new one in front).
+void add_system_text(std::vector<reason::ChatMessage>& msgs, const std::string& text) {
+  if (msgs.front().role == "system") {
+    msgs.front().content += "\n\n" + text;
+  } else {
+    msgs.insert(msgs.begin(), reason::ChatMessage{"system", text});
+  }
+}
+
+// Tools the template cannot show: the tools in the system message, earlier calls as the text a model of
+// the family writes.
+void render_tools_ourselves(ChatCall& call, const ApiLimits& limits) {
+  std::vector<reason::ChatMessage>& msgs = call.request.messages;
+  if (!limits.template_renders_tool_calls) {
+    for (reason::ChatMessage& m : msgs) {
+      if (!m.tool_calls.is_array()) continue;
+      for (const json& c : m.tool_calls) {
+        tools::ToolCall tc;
+        tc.id = c["id"].get<std::string>();
+        tc.name = c["function"]["name"].get<std::string>();
+        tc.arguments = c["function"]["arguments"];
+        m.content += (m.content.empty() ? "" : "\n") + tools::format_tool_call(limits.tool_format, tc);
+      }
+      m.tool_calls = nullptr;
+    }
+  }
+  if (!limits.template_renders_tools && call.parse_calls) {
+    tools::ToolRegistry reg;
+    for (const tools::ToolSpec& t : call.tools) reg.add(t, nullptr);
+    add_system_text(msgs, tools::tool_system_prompt(reg, limits.tool_format));
+  }
+}
+
+// The grammar of the answer: one call for tool_choice required/named; for response_format json a JSON
+// document (or, with tool_choice auto, a call or the document).
+void build_grammar(ChatCall& call) {
+  std::vector<tools::WrappedSchema> choices;
+  if (call.tool_choice == "required") {
+    choices = tools::call_choices(call.tool_format, call.tools);
+  } else if (call.tool_choice == "function") {
+    for (const tools::ToolSpec& t : call.tools) {
+      if (t.name == call.tool_name) choices = tools::call_choices(call.tool_format, {t});
+    }
+  } else if (call.json_object || !call.json_schema.is_null()) {
+    if (call.parse_calls) choices = tools::call_choices(call.tool_format, call.tools);
+    const json doc = call.json_object ? json{{"type", "object"}, {"additionalProperties", true}} : call.json_schema;
+    choices.push_back({"", doc, ""});
+  }
+  if (!choices.empty()) call.grammar = std::make_shared<const tools::Grammar>(tools::compile_wrapped_json(choices).grammar);
+}
+
 }  // namespace
 
 const char* const kJsonObjectInstruction = "Respond with a single JSON object and nothing else.";
+const char* const kJsonSchemaInstruction = "Respond with a single JSON value matching this JSON Schema and nothing else:";
 
 json error_json(const ApiError& e) {
   json err = {{"message", e.what()}, {"type", e.type}, {"param", nullptr}, {"code", nullptr}};
@@ -203,6 +397,17 @@ ChatCall parse_chat(const json& body, const ApiLimits& limits) {
   ChatCall call;
   reason::Request& r = call.request;
   r.messages = messages_from(body);
+  call.tools = tools_from(body);
+  tool_choice_from(body, call);
+  call.tool_format = limits.tool_format;
+  call.parse_calls = !call.tools.empty() && call.tool_choice != "none";
+  if (call.parse_calls) {
+    r.tools = json::array();
+    for (const tools::ToolSpec& t : call.tools) {
+      r.tools.push_back({{"type", "function"},
+                         {"function", {{"name", t.name}, {"description", t.description}, {"parameters", t.parameters}}}});
+    }
+  }
   call.model = get_string(body, "model").value_or("muse");
   call.stream = get_bool(body, "stream", false);
   if (const json* so = field(body, "stream_options")) {
@@ -219,8 +424,14 @@ ChatCall parse_chat(const json& body, const ApiLimits& limits) {
     const std::string type = get_string(*rf, "type").value_or("text");
     if (type == "json_object") {
       call.json_object = true;
+    } else if (type == "json_schema") {
+      const json& js = *object_at(*rf, "json_schema", "response_format", true);
+      const json* schema = field(js, "schema");
+      call.json_schema = schema ? *schema : json{{"type", "object"}, {"additionalProperties", true}};
+      check_schema(call.json_schema, "response_format.json_schema.schema");
     } else if (type != "text") {
-      bad("response_format", fmt::format("response_format.type: '{}' is not supported (text or json_object)", type));
+      bad("response_format",
+          fmt::format("response_format.type: '{}' is not supported (text, json_object or json_schema)", type));
     }
   }
   r.mode = reason::Mode::kThinking;
@@ -256,13 +467,12 @@ ChatCall parse_chat(const json& body, const ApiLimits& limits) {
   }
   r.early_stop.enabled = get_bool(body, "early_stop", false);
   r.refine = get_bool(body, "refine", false);
-  if (call.json_object) {
-    if (r.messages.front().role == "system") {
-      r.messages.front().content += std::string("\n\n") + kJsonObjectInstruction;
-    } else {
-      r.messages.insert(r.messages.begin(), reason::ChatMessage{"system", kJsonObjectInstruction});
-    }
+  if (call.json_object) add_system_text(r.messages, kJsonObjectInstruction);
+  if (!call.json_schema.is_null()) {
+    add_system_text(r.messages, std::string(kJsonSchemaInstruction) + "\n" + call.json_schema.dump());
   }
+  render_tools_ourselves(call, limits);
+  build_grammar(call);
   try {
     r.validate();
   } catch (const Error& e) {
@@ -356,6 +566,35 @@ json progress_json(std::span<const reason::AgentProgress> agents) {
                    {"stopped_early", a.stopped_early}});
   }
   return out;
+}
+
+std::string new_call_id() {
+  static thread_local std::mt19937_64 rng{std::random_device{}()};
+  return fmt::format("call_{:016x}", rng());
+}
+
+ReplyCalls split_tool_calls(tools::ToolFormat format, const std::string& content) {
+  ReplyCalls out;
+  for (tools::ParseEvent& ev : tools::parse_tool_calls(format, content)) {
+    switch (ev.kind) {
+      case tools::ParseEvent::kToolCall:
+        ev.call.id = new_call_id();
+        out.calls.push_back(std::move(ev.call));
+        break;
+      case tools::ParseEvent::kError:
+        out.notes.push_back("a tool call was not understood: " + ev.text);
+        break;
+      default:  // content (and any text the parser read as reasoning) stays visible
+        out.content += ev.text;
+    }
+  }
+  return out;
+}
+
+json tool_call_json(const tools::ToolCall& call, int index) {
+  json j = {{"id", call.id}, {"type", "function"}, {"function", {{"name", call.name}, {"arguments", call.arguments.dump()}}}};
+  if (index >= 0) j["index"] = index;
+  return j;
 }
 
 bool is_json_object(const std::string& text) {

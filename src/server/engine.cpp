@@ -68,6 +68,7 @@ Engine::Engine(const model::Model& model, const text::Tokenizer& tok, core::Thre
         model, tok, *sched_, [this, i] { gate_step(*locks_[static_cast<size_t>(i)]); }, ro));
   }
   has_think_tags_ = reasoners_.front()->format().tags().available();
+  tool_format_ = tools::detect_tool_format(template_source());
   {
     std::lock_guard<std::mutex> lk(mu_);
     snapshot();
@@ -240,6 +241,12 @@ void Engine::shutdown(double grace_seconds) {
 // ---------------------------------------------------------------------------------------------- Slot
 
 bool Slot::cancelled() const { return task_->cancel.load(); }
+
+const tools::TokenTrie& Slot::token_trie() {
+  MUSE_ASSERT(lock_->owns_lock());
+  if (!engine_->trie_) engine_->trie_ = tools::TokenTrie::from_tokenizer(engine_->tok_);
+  return *engine_->trie_;
+}
 
 CompletionResult Slot::complete(const CompletionRequest& req) {
   engine::Scheduler& sched = *engine_->sched_;

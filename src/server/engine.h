@@ -37,6 +37,8 @@
 #include "model/runner.h"
 #include "reason/reasoner.h"
 #include "text/tokenizer.h"
+#include "tools/token_mask.h"
+#include "tools/tool_calls.h"
 
 namespace muse::server {
 
@@ -77,6 +79,10 @@ class Slot {
   reason::Reasoner& reasoner() { return *reasoner_; }
   CompletionResult complete(const CompletionRequest& req);
   bool cancelled() const;  // the task's cancel flag (client gone, or shutdown past its grace)
+  // The vocabulary's token trie for constrained decoding, built on first use (a 150k vocabulary takes
+  // a moment). Shared by every sequence: use it only inside work functions and sequence hooks, which
+  // the engine mutex serializes.
+  const tools::TokenTrie& token_trie();
 
  private:
   friend class Engine;
@@ -139,6 +145,10 @@ class Engine {
   const text::Tokenizer& tokenizer() const { return tok_; }
   const model::Model& model() const { return model_; }
   bool has_think_tags() const { return has_think_tags_; }
+  // How the model writes tool calls, from its chat template (tools::detect_tool_format).
+  tools::ToolFormat tool_format() const { return tool_format_; }
+  // The chat template's source (the model's, --chat-template's, or the built-in one).
+  const std::string& template_source() const { return reasoners_.front()->format().template_source(); }
 
  private:
   friend class Slot;
@@ -152,6 +162,8 @@ class Engine {
   EngineOptions options_;
   model::Runner runner_;
   bool has_think_tags_ = false;
+  tools::ToolFormat tool_format_ = tools::ToolFormat::kHermes;
+  std::unique_ptr<tools::TokenTrie> trie_;  // GUARDED_BY(mu_); built by the first Slot::token_trie()
 
   // The engine mutex: guards the scheduler, the gate counters and running_. Held by a worker while it
   // runs its task's code or a step; released while it waits at the gate.

@@ -17,6 +17,7 @@
 #include "core/error.h"
 #include "server/api.h"
 #include "server/keys.h"
+#include "tools/json_schema.h"
 
 namespace muse::server {
 namespace {
@@ -108,7 +109,15 @@ struct Server::Impl {
   httplib::Server http;
   int port = -1;
 
-  Impl(Engine& e, const ServerOptions& o) : engine(e), opts(o) {}
+  ApiLimits limits;  // what parse_chat needs to know about the model
+
+  Impl(Engine& e, const ServerOptions& o) : engine(e), opts(o) {
+    limits.max_agents = e.options().max_agents;
+    limits.has_think_tags = e.has_think_tags();
+    limits.tool_format = e.tool_format();
+    limits.template_renders_tools = e.template_source().find("tools") != std::string::npos;
+    limits.template_renders_tool_calls = e.template_source().find("tool_calls") != std::string::npos;
+  }
 
   void send_error(httplib::Response& res, const ApiError& e) {
     res.status = e.status;
@@ -222,6 +231,8 @@ struct Server::Impl {
     std::string id = make_id("chatcmpl");
     int64_t created = unix_now();
     std::vector<reason::Result> results;
+    std::vector<ReplyCalls> replies;  // per result, when the call parses tool calls (non-streaming)
+    std::vector<int> streamed_calls;  // per result, tool calls sent as deltas (streaming)
     Clock::time_point t0 = Clock::now();
     bool first_token = false;
   };
@@ -243,6 +254,15 @@ struct Server::Impl {
       reason::Request r = st.call.request;
       r.sampling.seed += static_cast<uint64_t>(i);
       r.should_cancel = [&slot] { return slot.cancelled(); };
+      if (st.call.grammar) {
+        const tools::TokenTrie* trie = &slot.token_trie();
+        r.answer_constraint = [g = st.call.grammar, trie] { return tools::make_answer_constraint(g, *trie); };
+      }
+      // Streaming with tools: the answer goes through a call parser; calls go out as tool_calls deltas.
+      std::optional<tools::ToolCallParser> parser;
+      if (ch && st.call.parse_calls) parser.emplace(st.call.tool_format);
+      int n_calls = 0;
+      std::vector<std::string> call_notes;
       Clock::time_point last_progress{};
       // The role chunk goes out with the first event, so that a request failing before it (a prompt
       // over the context) is still answered with a plain HTTP error.
@@ -251,6 +271,28 @@ struct Server::Impl {
         if (role_sent) return;
         role_sent = true;
         ch->push(sse(chunk(st, i, {{"role", "assistant"}, {"content", ""}})));
+      };
+      // The answer's text (not an agent's draft) as deltas: content, or tool calls when parsing them.
+      auto send_answer = [&, i](std::string_view text, bool at_end) {
+        if (!parser) {
+          if (!text.empty()) ch->push(sse(chunk(st, i, {{"content", std::string(text)}})));
+          return;
+        }
+        std::vector<tools::ParseEvent> events;
+        parser->push(text, events);
+        if (at_end) parser->finish(events);
+        for (tools::ParseEvent& ev : events) {
+          if (ev.kind == tools::ParseEvent::kToolCall) {
+            send_role();
+            ev.call.id = new_call_id();
+            ch->push(sse(chunk(st, i, {{"tool_calls", json::array({tool_call_json(ev.call, n_calls++)})}})));
+          } else if (ev.kind == tools::ParseEvent::kError) {
+            call_notes.push_back("a tool call was not understood: " + ev.text);
+          } else if (!ev.text.empty()) {
+            send_role();
+            ch->push(sse(chunk(st, i, {{"content", ev.text}})));
+          }
+        }
       };
       if (ch) {
         r.on_delta = [&, i](const reason::Delta& d) {
@@ -262,16 +304,18 @@ struct Server::Impl {
           }
           json delta;
           const std::string text(d.text);
+          if (d.kind == reason::DeltaKind::kContent && (!contemplating || d.agent < 0)) {
+            send_answer(d.text, false);
+            return;
+          }
           if (!contemplating) {
-            delta[d.kind == reason::DeltaKind::kReasoning ? "reasoning_content" : "content"] = text;
+            delta["reasoning_content"] = text;
           } else if (d.agent >= 0) {
             delta[d.kind == reason::DeltaKind::kReasoning ? "reasoning_content" : "agent_content"] = text;
             delta["agent"] = d.agent;
-          } else if (d.kind == reason::DeltaKind::kReasoning) {
+          } else {
             delta["reasoning_content"] = text;
             delta["agent"] = -1;
-          } else {
-            delta["content"] = text;
           }
           ch->push(sse(chunk(st, i, std::move(delta))));
         };
@@ -288,15 +332,23 @@ struct Server::Impl {
         }
       }
       reason::Result res = slot.reasoner().run(r);
-      if (st.call.json_object && !is_json_object(res.content)) {
-        res.notes.push_back("response_format json_object: the answer is not a valid JSON object");
+      bool calls_made = false;
+      if (ch) {
+        if (parser) send_answer("", true);
+        calls_made = n_calls > 0;
+      } else if (st.call.parse_calls) {
+        st.replies.push_back(split_tool_calls(st.call.tool_format, res.content));
+        call_notes = st.replies.back().notes;
+        calls_made = !st.replies.back().calls.empty();
       }
+      res.notes.insert(res.notes.end(), call_notes.begin(), call_notes.end());
+      if (!calls_made) check_json_answer(st.call, res);
       if (ch) {
         send_role();
         if (contemplating) {
           ch->push(sse(chunk(st, i, {{"aggregation", aggregation_json(res, st.call.request.aggregate)}})));
         }
-        json last = chunk(st, i, json::object(), finish_reason(res));
+        json last = chunk(st, i, json::object(), calls_made ? std::string("tool_calls") : finish_reason(res));
         last["openmuse"] = openmuse_json(res, false);
         ch->push(sse(last));
       }
@@ -309,6 +361,18 @@ struct Server::Impl {
       u["usage"] = usage_json(total_usage(st.results));
       ch->push(sse(u));
     }
+  }
+
+  // response_format: a note when the answer is not what was asked for (the grammar enforces the shape,
+  // but a length limit can cut it, and some schema keywords are only checked here).
+  static void check_json_answer(const ChatCall& call, reason::Result& res) {
+    if (call.json_object && !is_json_object(res.content)) {
+      res.notes.push_back("response_format json_object: the answer is not a valid JSON object");
+    }
+    if (call.json_schema.is_null()) return;
+    const json doc = json::parse(res.content, nullptr, /*allow_exceptions=*/false);
+    const std::string why = doc.is_discarded() ? "not valid JSON" : tools::validate_json(call.json_schema, doc);
+    if (!why.empty()) res.notes.push_back("response_format json_schema: the answer does not match the schema: " + why);
   }
 
   static reason::Usage total_usage(const std::vector<reason::Result>& results) {
@@ -328,8 +392,17 @@ struct Server::Impl {
     for (size_t i = 0; i < st.results.size(); ++i) {
       const reason::Result& r = st.results[i];
       json msg = {{"role", "assistant"}, {"content", r.content}};
+      std::string finish = finish_reason(r);
+      if (i < st.replies.size() && !st.replies[i].calls.empty()) {
+        const ReplyCalls& rc = st.replies[i];
+        const size_t a = rc.content.find_first_not_of(" \t\r\n");
+        msg["content"] = a == std::string::npos ? json(nullptr) : json(rc.content.substr(a, rc.content.find_last_not_of(" \t\r\n") + 1 - a));
+        msg["tool_calls"] = json::array();
+        for (const tools::ToolCall& c : rc.calls) msg["tool_calls"].push_back(tool_call_json(c));
+        finish = "tool_calls";
+      }
       if (!r.reasoning.empty()) msg["reasoning_content"] = r.reasoning;
-      choices.push_back({{"index", i}, {"message", std::move(msg)}, {"finish_reason", finish_reason(r)}, {"logprobs", nullptr}});
+      choices.push_back({{"index", i}, {"message", std::move(msg)}, {"finish_reason", finish}, {"logprobs", nullptr}});
     }
     json out = {{"id", st.id}, {"object", "chat.completion"}, {"created", st.created}, {"model", st.call.model},
                 {"choices", std::move(choices)}, {"usage", usage_json(total_usage(st.results))}};
@@ -350,7 +423,7 @@ struct Server::Impl {
     if (!body) return;
     auto st = std::make_shared<ChatState>();
     try {
-      st->call = parse_chat(*body, ApiLimits{engine.options().max_agents, engine.has_think_tags()});
+      st->call = parse_chat(*body, limits);
     } catch (const std::exception& e) {
       send_error(res, api_error_from(e));
       return;
