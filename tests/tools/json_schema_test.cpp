@@ -215,3 +215,23 @@ TEST(JsonSchemaGrammar, AgreesWithTheValidatorOnRandomDocuments) {
 
 }  // namespace
 }  // namespace muse::tools
+
+namespace muse::tools {
+namespace {
+
+// Fixed text around schema'd values: each choice keeps its own texts and its own $ref document, and a
+// document is one choice whole (no mixing one choice's prefix with another's value or suffix); blank space
+// only leads the document (the texts are exact).
+TEST(JsonSchemaGrammar, WrappedChoicesKeepTheirTextsAndTheirOwnRefs) {
+  const json a = json::parse(R"({"$defs":{"v":{"type":"integer"}},"$ref":"#/$defs/v"})");
+  const json b = json::parse(R"({"$defs":{"v":{"type":"boolean"}},"$ref":"#/$defs/v"})");
+  const CompiledSchema cs = compile_wrapped_json({{"A(", a, ")"}, {"B[", b, "]"}, {"", json{{"type", "null"}}, ""}});
+  for (const char* ok : {"A(12)", "B[true]", " A(0)", "null"}) EXPECT_TRUE(accepts(cs.grammar, ok)) << ok;
+  for (const char* bad : {"A(true)", "B[12]", "A(12]", "B[false)", "A(1", "12", "A()", "nullnull", "A( 7)"}) {
+    EXPECT_FALSE(accepts(cs.grammar, bad)) << bad;
+  }
+  EXPECT_THROW(compile_wrapped_json({}), Error);
+}
+
+}  // namespace
+}  // namespace muse::tools

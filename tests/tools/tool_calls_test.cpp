@@ -9,6 +9,7 @@
 #include <vector>
 
 #include "text/chat_template.h"
+#include "tools/registry.h"
 #include "tools/tool_calls.h"
 
 namespace muse::tools {
@@ -203,6 +204,45 @@ TEST(ToolCallParser, FormatToolCallParsesBack) {
     ASSERT_EQ(evs.size(), 1u) << tool_format_name(f);
     EXPECT_EQ(evs[0].kind, ParseEvent::kToolCall);
     EXPECT_EQ(evs[0].call.arguments, c.arguments);
+  }
+}
+
+}  // namespace
+}  // namespace muse::tools
+
+namespace muse::tools {
+namespace {
+
+// The call grammar of each format accepts what the parser reads back as that call (and nothing naming
+// another tool or breaking the arguments' schema): constrained decoding and parsing agree.
+TEST(ToolCallParser, CallGrammarDocumentsParseBackToTheCall) {
+  const json params = json::parse(R"({"type":"object","properties":{"city":{"type":"string"}},"required":["city"]})");
+  const std::vector<ToolSpec> specs = {{"weather", "", params}, {"time", "", json::parse(R"({"type":"object"})")}};
+  struct Form {
+    ToolFormat format;
+    std::string open, key, close;
+  };
+  for (const Form& f : {Form{ToolFormat::kHermes, "<tool_call>\n", "arguments", "}\n</tool_call>"},
+                        Form{ToolFormat::kLlama3, "", "parameters", "}"},
+                        Form{ToolFormat::kMistral, "[TOOL_CALLS][", "arguments", "}]"}}) {
+    const CompiledSchema cs = compile_wrapped_json(call_choices(f.format, specs));
+    auto accepts = [&](const std::string& doc) {
+      GrammarMatcher m(cs.grammar);
+      return m.advance(doc) && m.accepting();
+    };
+    const std::string doc = f.open + "{\"name\": \"weather\", \"" + f.key + "\": {\"city\": \"Oslo\"}" + f.close;
+    ASSERT_TRUE(accepts(doc)) << tool_format_name(f.format) << ": " << doc;
+    EXPECT_TRUE(accepts(f.open + "{\"name\": \"time\", \"" + f.key + "\": {}" + f.close)) << tool_format_name(f.format);
+    EXPECT_FALSE(accepts(f.open + "{\"name\": \"date\", \"" + f.key + "\": {}" + f.close)) << tool_format_name(f.format);
+    EXPECT_FALSE(accepts(f.open + "{\"name\": \"weather\", \"" + f.key + "\": {}" + f.close)) << tool_format_name(f.format);
+    const std::vector<ParseEvent> evs = parse_tool_calls(f.format, doc);
+    std::vector<ToolCall> calls;
+    for (const ParseEvent& e : evs) {
+      if (e.kind == ParseEvent::kToolCall) calls.push_back(e.call);
+    }
+    ASSERT_EQ(calls.size(), 1u) << tool_format_name(f.format) << ": " << summary(evs);
+    EXPECT_EQ(calls[0].name, "weather");
+    EXPECT_EQ(calls[0].arguments, json({{"city", "Oslo"}}));
   }
 }
 
