@@ -57,9 +57,11 @@ const json& params_of(const std::string& name) { return name == "weather" ? kWea
 TEST(ServerTools, NamedToolChoiceForcesAValidCallInEveryMode) {
   Running s(models::think_model(), long_context());
   const json named = {{"type", "function"}, {"function", {{"name", "weather"}}}};
-  for (const std::string mode : {"instant", "thinking"}) {
+  for (const std::string mode : {"instant", "thinking", "contemplating"}) {
     for (uint64_t seed : {1, 2}) {
-      auto r = s.post("/v1/chat/completions", tool_request(mode, named, seed));
+      json req = tool_request(mode, named, seed);
+      req["agents"] = 2;  // contemplating: every agent is constrained; the calls come from the final answer
+      auto r = s.post("/v1/chat/completions", req);
       ASSERT_TRUE(r);
       ASSERT_EQ(r->status, 200) << r->body;
       const json j = json::parse(r->body);
@@ -77,7 +79,7 @@ TEST(ServerTools, NamedToolChoiceForcesAValidCallInEveryMode) {
       const json args = json::parse(call["function"]["arguments"].get<std::string>(), nullptr, false);
       ASSERT_FALSE(args.is_discarded()) << call.dump();
       EXPECT_EQ(tools::validate_json(kWeatherParams, args), "") << args.dump();
-      if (mode == "thinking") {
+      if (mode != "instant") {
         EXPECT_FALSE(msg["reasoning_content"].get<std::string>().empty());  // thinking stays free
       }
     }
