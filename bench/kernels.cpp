@@ -3,6 +3,7 @@
 // scalar path.
 //
 //   bench_kernels [--layers N] [--types q8_0,q4_0,...] [--passes P]
+//   bench_kernels --tokens 2,8,64 [--types q8_0] [--reps R]
 //
 // The weight set is N (default 22) distinct copies of one layer (q, k, v, o: 2048x2048, 256x2048 x2,
 // 2048x2048; gate, up: 5632x2048; down: 2048x5632) plus the 32000x2048 output matrix: ~0.6 GB in
@@ -16,6 +17,13 @@
 // includes its own dispatch to the pool and activation packing). The roofline is likewise the
 // best 64 MiB stretch of the bandwidth probe (core/bandwidth.h): both are "speed while not
 // preempted". The whole-pass speed is printed too.
+//
+// --tokens runs only the multi-token (GEMM) comparison instead: one thread, the three distinct
+// TinyLlama shapes (2048x2048, 5632x2048, 2048x5632), each kernel variant of the type (the fast
+// path, for Q8_0 on AVX-512 also the previous row-streaming kernel, and the scalar path) driven by
+// the same loop (pack the tokens, then the tile function over cache blocks of rows like matmul()),
+// with the repetitions interleaved across variants so that every ratio compares runs taken under
+// the same load. Reports the best time per shape as G multiply-adds/s and the ratios.
 #include <algorithm>
 #include <chrono>
 #include <cstdio>
@@ -29,6 +37,7 @@
 #include "core/cpu.h"
 #include "core/error.h"
 #include "core/matmul.h"
+#include "core/matmul_internal.h"
 #include "core/quant.h"
 
 namespace {
@@ -154,13 +163,133 @@ double flops_of(const WeightSet& set, size_t first, size_t last, int64_t n_token
   return f;
 }
 
+// ---------------------------------------------------------------------------------------------
+// --tokens: multi-token kernel variants side by side.
+
+namespace detail = muse::core::detail;
+
+struct GemmVariant {
+  const char* name;
+  detail::TileFn tile;
+};
+
+// One matmul through `tile` on one thread, as matmul() runs it; returns seconds.
+double time_gemm(const WeightView& w, const float* x, int64_t n, detail::TileFn tile, const detail::KernelSet& ks,
+                 AlignedBuffer& packed, float* y) {
+  const detail::ActFormat fmt = detail::act_format(w.type);
+  detail::GemmArgs a;
+  a.w = static_cast<const uint8_t*>(w.data);
+  a.w_stride = w.row_stride();
+  a.k = w.cols;
+  a.y = y;
+  a.y_stride = w.rows;
+  const double t0 = now_s();
+  if (fmt == detail::ActFormat::kF32) {
+    a.act = reinterpret_cast<const uint8_t*>(x);
+    a.act_stride = static_cast<size_t>(w.cols) * 4;
+  } else {
+    a.act_stride = detail::act_stride(fmt, w.cols);
+    a.act = packed.data();
+    for (int64_t t = 0; t < n; ++t) ks.pack_token(fmt, x + t * w.cols, w.cols, packed.data() + t * a.act_stride);
+  }
+  const int64_t rb = std::max<int64_t>(4, static_cast<int64_t>((192u << 10) / a.w_stride) / 4 * 4);
+  for (int64_t r = 0; r < w.rows; r += rb) tile(a, r, std::min(r + rb, w.rows), 0, n);
+  return now_s() - t0;
+}
+
+detail::TileFn tile_of(const detail::KernelSet& ks, DType type) {
+  switch (type) {
+    case DType::kQ8_0: return ks.q8_0;
+    case DType::kQ4_0: return ks.q4_0;
+    case DType::kQ4_K: return ks.q4_k;
+    case DType::kQ6_K: return ks.q6_k;
+    case DType::kF16: return ks.f16;
+    default: return nullptr;
+  }
+}
+
+int run_gemm(const std::vector<DType>& types, const std::vector<int64_t>& token_counts, int reps) {
+  const detail::KernelSet& fast = *detail::kernel_set(KernelPath::kAuto);
+  const detail::KernelSet& scalar = *detail::kernel_set(KernelPath::kScalar);
+  const bool avx512 = muse::core::kernel_path_available(KernelPath::kAvx512);
+  const Shape shapes[] = {{"2048x2048", 2048, 2048}, {"5632x2048", 5632, 2048}, {"2048x5632", 2048, 5632}};
+  std::printf("kernel path: %s; one thread, best of %d interleaved repetitions per shape\n\n",
+              muse::core::best_kernel_path_name(), reps);
+  std::printf("%-5s %6s %-10s | %9s %9s %9s %9s | %8s\n", "type", "tokens", "variant", "2048x2048", "5632x2048",
+              "2048x5632", "all 3", "1st/this");
+  for (DType type : types) {
+    std::vector<GemmVariant> variants = {{muse::core::best_kernel_path_name(), tile_of(fast, type)}};
+    if (type == DType::kQ8_0 && avx512) variants.push_back({"q8rowwise", detail::test_avx512_q8_0_rowwise()});
+    variants.push_back({"scalar", tile_of(scalar, type)});
+    if (variants[0].tile == nullptr) muse::fail(muse::ErrorCode::kInvalidArgument, "--tokens: no tile for this type");
+    std::mt19937 rng(3);
+    std::normal_distribution<float> dist(0.0f, 0.02f);
+    std::vector<AlignedBuffer> bufs;
+    std::vector<WeightView> mats;
+    for (const auto& s : shapes) {
+      const size_t rb = muse::core::row_bytes(type, s.k);
+      bufs.emplace_back(rb * static_cast<size_t>(s.rows));
+      std::vector<float> row(static_cast<size_t>(s.k));
+      for (int64_t r = 0; r < s.rows; ++r) {
+        for (auto& v : row) v = dist(rng);
+        muse::core::quantize_row(type, row.data(), bufs.back().data() + rb * static_cast<size_t>(r), s.k);
+      }
+      mats.push_back(WeightView{type, s.rows, s.k, bufs.back().data()});
+    }
+    for (int64_t n : token_counts) {
+      std::vector<float> x(static_cast<size_t>(5632 * n)), y(static_cast<size_t>(5632 * n));
+      std::normal_distribution<float> xd;
+      for (auto& v : x) v = xd(rng);
+      AlignedBuffer packed(detail::act_stride(detail::ActFormat::kQ8K, 5632) * static_cast<size_t>(n) * 2 + 4096);
+      std::vector<std::vector<double>> best(variants.size(), std::vector<double>(std::size(shapes), 1e30));
+      for (int rep = 0; rep < reps + 1; ++rep) {  // rep 0 warms up
+        for (size_t v = 0; v < variants.size(); ++v) {
+          for (size_t m = 0; m < mats.size(); ++m) {
+            const double s = time_gemm(mats[m], x.data(), n, variants[v].tile, fast, packed, y.data());
+            if (rep > 0) best[v][m] = std::min(best[v][m], s);
+          }
+        }
+      }
+      double first_total = 0;
+      for (size_t v = 0; v < variants.size(); ++v) {
+        double total_s = 0, total_mac = 0;
+        std::printf("%-5s %6lld %-10s |", std::string(muse::core::dtype_name(type)).c_str(), static_cast<long long>(n),
+                    variants[v].name);
+        for (size_t m = 0; m < mats.size(); ++m) {
+          const double mac = static_cast<double>(mats[m].rows * mats[m].cols * n);
+          std::printf(" %9.1f", mac / best[v][m] / 1e9);
+          total_s += best[v][m];
+          total_mac += mac;
+        }
+        if (v == 0) first_total = total_s;
+        std::printf(" %9.1f | %7.2fx\n", total_mac / total_s / 1e9, total_s / first_total);
+        std::fflush(stdout);
+      }
+    }
+  }
+  std::printf("\nG multiply-adds per second (best time per shape); 1st/this: how many times faster the first\n"
+              "variant is than this one (all 3 shapes). q8rowwise: the AVX-512 Q8_0 row-streaming kernel that\n"
+              "all multi-token matmuls used before the chunked one (now only 1-2 tokens).\n");
+  return 0;
+}
+
 int run(int argc, char** argv) {
-  int layers = 22, passes = 10;
+  int layers = 22, passes = 10, reps = 5;
+  std::vector<int64_t> token_counts;
   std::vector<DType> types = {DType::kQ8_0, DType::kQ4_0, DType::kQ4_K, DType::kQ6_K, DType::kF16};
   for (int i = 1; i < argc; ++i) {
     const std::string a = argv[i];
     if (a == "--layers" && i + 1 < argc) {
       layers = std::max(1, std::atoi(argv[++i]));
+    } else if (a == "--tokens" && i + 1 < argc) {
+      for (const char* p = argv[++i]; *p != 0;) {
+        char* end = nullptr;
+        token_counts.push_back(std::max<int64_t>(1, std::strtoll(p, &end, 10)));
+        p = *end == ',' ? end + 1 : end;
+        if (end == p && *p != 0) break;
+      }
+    } else if (a == "--reps" && i + 1 < argc) {
+      reps = std::max(1, std::atoi(argv[++i]));
     } else if (a == "--passes" && i + 1 < argc) {
       passes = std::max(1, std::atoi(argv[++i]));
     } else if (a == "--types" && i + 1 < argc) {
@@ -175,10 +304,13 @@ int run(int argc, char** argv) {
         pos = comma + 1;
       }
     } else {
-      std::fprintf(stderr, "usage: bench_kernels [--layers N] [--types q8_0,q4_0,q4_K,q6_K,f16] [--passes P]\n");
+      std::fprintf(stderr,
+                   "usage: bench_kernels [--layers N] [--types q8_0,q4_0,q4_K,q6_K,f16] [--passes P]\n"
+                   "       bench_kernels --tokens 2,8,64 [--types q8_0] [--reps R]\n");
       return 2;
     }
   }
+  if (!token_counts.empty()) return run_gemm(types, token_counts, reps);
   std::printf("kernel path: %s (cpu: %s)\n", muse::core::best_kernel_path_name(),
               muse::core::cpu_features().to_string().c_str());
   std::printf("weight set: %d layers of TinyLlama-1.1B shapes + output (32000x2048)\n\n", layers);
