@@ -55,7 +55,10 @@ std::unique_ptr<TokenTrie> TokenTrie::from_tokenizer(const text::Tokenizer& tok)
       continue;
     }
     const text::TokenType t = tok.token_type(id);
-    if (t == text::TokenType::kNormal || t == text::TokenType::kByte || t == text::TokenType::kUndefined) {
+    // User-defined tokens are text the tokenizer matches whole (Qwen's <tool_call>, <think>): a model
+    // writes its call markers with them, so a grammar must be able to choose them.
+    if (t == text::TokenType::kNormal || t == text::TokenType::kByte || t == text::TokenType::kUndefined ||
+        t == text::TokenType::kUserDefined) {
       pieces[static_cast<size_t>(id)] = tok.token_to_piece(id);
     }
   }

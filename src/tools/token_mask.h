@@ -4,7 +4,8 @@
 // A token may span several grammar symbols, be a lone byte of a UTF-8 sequence, or mix both: the mask
 // walks the trie byte by byte from the matcher's live stacks, so a subtree is dropped as soon as its
 // common prefix is rejected (one grammar step per trie edge visited, not per token byte).
-// Control/unknown/unused tokens and tokens with no bytes never appear in the trie: a constraint never
+// Control/unknown/unused tokens and tokens with no bytes never appear in the trie (user-defined ones such
+// as Qwen's <tool_call> do: they are text the tokenizer matches whole): a constraint never
 // allows them, except the end-of-generation tokens, which are allowed exactly when the grammar accepts.
 //
 // GrammarConstraint is the per-sequence object the sampler loop uses:
@@ -38,7 +39,8 @@ class TokenTrie {
   // pieces[id] = the token's bytes; an empty piece leaves the token out. eog: tokens that end a
   // generation (allowed only when the grammar accepts).
   TokenTrie(std::vector<std::string> pieces, std::vector<int32_t> eog);
-  // From a tokenizer: normal and byte tokens by their pieces; control/unknown/unused ones left out.
+  // From a tokenizer: normal, byte and user-defined tokens by their pieces; control/unknown/unused ones
+  // left out.
   static std::unique_ptr<TokenTrie> from_tokenizer(const text::Tokenizer& tok);
 
   int32_t n_vocab() const { return static_cast<int32_t>(pieces_.size()); }

@@ -10,6 +10,7 @@
 #include "gguf/gguf.h"
 #include "model/model.h"
 #include "model/runner.h"
+#include "reason/chat_model.h"
 #include "text/tokenizer.h"
 #include "tools/json_schema.h"
 #include "tools/token_mask.h"
@@ -112,6 +113,27 @@ TEST(TokenMask, CachedBannedListsEqualFreshMasks) {
     ASSERT_TRUE(c.accept(id)) << tok->token_to_piece(id);
   }
   EXPECT_TRUE(c.finished());
+}
+
+// User-defined tokens (Qwen's <tool_call> and <think> are) are text a grammar may choose whole; control
+// tokens never are.
+TEST(TokenMask, UserDefinedTokensAreTextControlTokensAreNot) {
+  const reason::test_models::ChatModel m = reason::test_models::think_model();
+  auto trie = TokenTrie::from_tokenizer(*m.tok);
+  const int32_t think = *m.tok->find_token("<think>");  // user-defined in the think model
+  const int32_t start = *m.tok->find_token("<|im_start|>");  // control
+  ASSERT_EQ(m.tok->token_type(think), text::TokenType::kUserDefined);
+  ASSERT_EQ(m.tok->token_type(start), text::TokenType::kControl);
+  EXPECT_EQ(trie->piece(think), "<think>");
+  std::vector<uint8_t> allowed;
+  for (const char* marker : {"<think>", "<|im_start|>"}) {
+    const CompiledSchema cs = compile_wrapped_json({{marker, json{{"type", "null"}}, ""}});
+    GrammarMatcher gm(cs.grammar);
+    trie->mask(gm, allowed);
+    EXPECT_EQ(allowed[static_cast<size_t>(think)], marker == std::string("<think>")) << marker;
+    EXPECT_FALSE(allowed[static_cast<size_t>(start)]) << marker;
+    EXPECT_TRUE(allowed[static_cast<size_t>(*m.tok->find_token("<"))]) << marker;  // spelled out still works
+  }
 }
 
 TEST(ConstrainedGeneration, StoriesModelAlwaysWritesSchemaValidJson) {
