@@ -20,7 +20,7 @@
 //
 // --tokens runs only the multi-token (GEMM) comparison instead: one thread, the three distinct
 // TinyLlama shapes (2048x2048, 5632x2048, 2048x5632), each kernel variant of the type (the fast
-// path, for Q8_0 on AVX-512 also the previous row-streaming kernel, and the scalar path) driven by
+// path, for Q8_0 and Q4_0 on AVX-512 also the previous row-streaming kernel, and the scalar path) driven by
 // the same loop (pack the tokens, then the tile function over cache blocks of rows like matmul()),
 // with the repetitions interleaved across variants so that every ratio compares runs taken under
 // the same load. Reports the best time per shape as G multiply-adds/s and the ratios.
@@ -219,7 +219,9 @@ int run_gemm(const std::vector<DType>& types, const std::vector<int64_t>& token_
               "2048x5632", "all 3", "1st/this");
   for (DType type : types) {
     std::vector<GemmVariant> variants = {{muse::core::best_kernel_path_name(), tile_of(fast, type)}};
-    if (type == DType::kQ8_0 && avx512) variants.push_back({"q8rowwise", detail::test_avx512_q8_0_rowwise()});
+    if (avx512 && detail::test_avx512_rowwise(type) != nullptr) {
+      variants.push_back({"rowwise", detail::test_avx512_rowwise(type)});
+    }
     variants.push_back({"scalar", tile_of(scalar, type)});
     if (variants[0].tile == nullptr) muse::fail(muse::ErrorCode::kInvalidArgument, "--tokens: no tile for this type");
     std::mt19937 rng(3);
@@ -268,7 +270,7 @@ int run_gemm(const std::vector<DType>& types, const std::vector<int64_t>& token_
     }
   }
   std::printf("\nG multiply-adds per second (best time per shape); 1st/this: how many times faster the first\n"
-              "variant is than this one (all 3 shapes). q8rowwise: the AVX-512 Q8_0 row-streaming kernel that\n"
+              "variant is than this one (all 3 shapes). rowwise: the AVX-512 Q8_0/Q4_0 row-streaming kernel that\n"
               "all multi-token matmuls used before the chunked one (now only 1-2 tokens).\n");
   return 0;
 }

@@ -521,19 +521,28 @@ void pack_token_avx512(ActFormat fmt, const float* x, int64_t k, uint8_t* dst) {
   }
 }
 
-// One or two tokens: the row-streaming kernel (memory-bound; at 2 tokens it measured 5-14% faster
-// than the chunked one, whose repacking only pays off from 3 tokens on); more: the chunked kernel.
-void q8_0_tiles(const GemmArgs& a, int64_t r0, int64_t r1, int64_t t0, int64_t t1) {
-  if (t1 - t0 <= 2) {
-    tiles<Q8_0Kernel>(a, r0, r1, t0, t1);
+// Below kMinTokens tokens the row-streaming kernel, from there on the chunked one (its repacking
+// costs about as much as a few tokens' dots). Measured on one thread (bench_kernels --tokens):
+// Q8_0 at 2 tokens rowwise 2-14% faster, at 3 chunked 1.15x; Q4_0 (whose rowwise kernel already
+// folds block pairs) rowwise 12-26% faster up to 4 tokens, even at 5-6, chunked 1.15x from 7.
+template <typename K, TileFn kChunked, int kMinTokens>
+void rowwise_or_chunked(const GemmArgs& a, int64_t r0, int64_t r1, int64_t t0, int64_t t1) {
+  if (t1 - t0 < kMinTokens) {
+    tiles<K>(a, r0, r1, t0, t1);
   } else {
-    q8_0_gemm_avx512(a, r0, r1, t0, t1);
+    kChunked(a, r0, r1, t0, t1);
   }
 }
 
 }  // namespace
 
-TileFn test_avx512_q8_0_rowwise() { return tiles<Q8_0Kernel>; }
+TileFn test_avx512_rowwise(DType type) {
+  switch (type) {
+    case DType::kQ8_0: return tiles<Q8_0Kernel>;
+    case DType::kQ4_0: return tiles<Q4_0Kernel>;
+    default: return nullptr;
+  }
+}
 
 void fill_avx512_kernels(KernelSet* ks) {
   ks->pack_token = pack_token_avx512;
@@ -541,8 +550,8 @@ void fill_avx512_kernels(KernelSet* ks) {
   ks->q4_k = tiles<K4Kernel512<false>>;
   ks->q5_k = tiles<K4Kernel512<true>>;
   ks->q6_k = ymm::tiles<ymm::Q6KKernel>;
-  ks->q4_0 = tiles<Q4_0Kernel>;
-  ks->q8_0 = q8_0_tiles;
+  ks->q4_0 = rowwise_or_chunked<Q4_0Kernel, q4_0_gemm_avx512, 6>;
+  ks->q8_0 = rowwise_or_chunked<Q8_0Kernel, q8_0_gemm_avx512, 3>;
   ks->f32 = tiles<PlainKernel<LoadF32>>;
   ks->f16 = tiles<PlainKernel<LoadF16>>;
   ks->bf16 = tiles<PlainKernel<LoadBF16>>;

@@ -1,18 +1,20 @@
-// Multi-token Q8_0 matmul (3 or more tokens: batched decode steps and prompts) for AVX-512 VNNI;
-// compiled with the AVX-512 flags, called only through fill_avx512_kernels. One or two tokens keep
-// the row-streaming kernel of matmul_avx512.cpp (memory-bound; this one is compute-bound).
+// Multi-token Q8_0 and Q4_0 matmuls (batched decode steps and prompts) for AVX-512 VNNI; compiled
+// with the AVX-512 flags, called only through fill_avx512_kernels, which keeps the row-streaming
+// kernels of matmul_avx512.cpp for fewer tokens (they are memory-bound there; this is compute-bound).
 //
-// Why a second layout: in the file's layout one 64-byte vector of weights holds 2 blocks, so a VNNI
-// dot leaves each block's sum spread over 8 i32 lanes and every (row, token, block pair) needs its
-// own convert + scale + FMA: 4 vector ops for 64 multiply-adds. Here both sides are first
-// transposed into chunks of 16 blocks where vector c holds dword c (bytes 4c..4c+3) of each of the
-// 16 blocks, so 8 VNNI dots accumulate 16 whole block sums, one per lane, and the float work
+// Why a second layout: in the file's layout one 64-byte vector of Q8_0 weights holds 2 blocks, so a
+// VNNI dot leaves each block's sum spread over 8 i32 lanes and every (row, token, block pair) needs
+// its own convert + scale + FMA: 4 vector ops for 64 multiply-adds. Here both sides are first
+// transposed into chunks of 16 blocks where vector c holds dword c (elements 4c..4c+3) of each of
+// the 16 blocks, so 8 VNNI dots accumulate 16 whole block sums, one per lane, and the float work
 // (convert, scale product, FMA) is done once per 16 blocks: 11 vector ops per 512 multiply-adds.
 //
-//   weights, per row and chunk (576 B): u8 q[8][64] (q ^ 0x80, i.e. q + 128) | f32 d[16]
+//   weights, per row and chunk (576 B): u8 q[8][64] | f32 d[16]
+//       u8 = q + 128 (Q8_0: q ^ 0x80) or the nibble = q + 8 (Q4_0)
 //   activations, per token and chunk (640 B): i8 q[8][64] | i32 bias[16] | f32 d[16]
-//   lane l of a chunk holds block 2*(l % 8) + l / 8 of it; bias = -128 * (sum of the block's q)
-//   cancels the +128 of the weights. Blocks past the row's end have zero q, bias and d.
+//       bias = -128 (Q8_0) or -8 (Q4_0) times the sum of the block's q: cancels the weights' offset
+//   lane l of a chunk holds block 2*(l % 8) + l / 8 of it; blocks past the row's end have zero q,
+//   bias and d.
 //
 // Each tile call repacks its tokens once, then for every group of kRows rows repacks the rows
 // (read in order: one sequential stream) into an L1-resident buffer that serves all the tokens.
@@ -91,43 +93,85 @@ __m256i load256(const uint8_t* p) {
   return _mm256_loadu_si256(reinterpret_cast<const __m256i*>(p));
 }
 
-// One row (nb blocks of 34 bytes) into nch chunks at dst.
+// Per weight type: the bytes of a block, how a pair of blocks (2s, 2s+1 of a chunk) becomes
+// 64 bytes of u8 weights in element order, and what the activation side subtracts per block.
+//
+// Q8_0: d, q[32]; u8 = q ^ 0x80 = q + 128, so the bias is -128 * (sum of the block's activations).
+struct Q8_0Fmt {
+  static constexpr int64_t kBlockBytes = 34;
+  static constexpr char kBiasMul = static_cast<char>(0x80);
+  static __m512i load_pair(const uint8_t* p, bool first, bool second) {
+    const __m256i q0 = first ? load256(p + 2) : _mm256_setzero_si256();
+    const __m256i q1 = second ? load256(p + 36) : _mm256_setzero_si256();
+    return _mm512_xor_si512(_mm512_inserti64x4(_mm512_castsi256_si512(q0), q1, 1),
+                            _mm512_set1_epi8(static_cast<char>(0x80)));
+  }
+};
+
+// Q4_0: d, qs[16] (element e < 16 in the low nibble of qs[e], element 16 + e in the high one);
+// u8 = nibble = q + 8, so the bias is -8 * (sum of the block's activations).
+struct Q4_0Fmt {
+  static constexpr int64_t kBlockBytes = 18;
+  static constexpr char kBiasMul = 8;
+  static __m512i load_pair(const uint8_t* p, bool first, bool second) {
+    auto bcast = [](const uint8_t* q) {
+      return _mm256_broadcastsi128_si256(_mm_loadu_si128(reinterpret_cast<const __m128i*>(q)));
+    };
+    const __m256i q0 = first ? bcast(p + 2) : _mm256_setzero_si256();
+    const __m256i q1 = second ? bcast(p + 20) : _mm256_setzero_si256();
+    const __m512i q = _mm512_inserti64x4(_mm512_castsi256_si512(q0), q1, 1);  // [qs0 qs0 qs1 qs1]
+    // High nibbles into the 2nd and 4th 16 bytes.
+    const __m512i hi = _mm512_mask_srli_epi16(q, 0xFF00FF00u, q, 4);
+    return _mm512_and_si512(hi, _mm512_set1_epi8(0x0F));
+  }
+};
+
+// One row (nb blocks) into nch chunks at dst.
+template <typename F>
 void repack_row(const uint8_t* row, int64_t nb, int64_t nch, uint8_t* dst) {
-  const __m512i flip = _mm512_set1_epi8(static_cast<char>(0x80));
+  constexpr int64_t kB = F::kBlockBytes;
   for (int64_t ch = 0; ch < nch; ++ch, dst += kWChunkBytes) {
     const int64_t b0 = ch * kChunkBlocks;
     const int64_t n = std::min<int64_t>(kChunkBlocks, nb - b0);
-    const uint8_t* p = row + 34 * b0;
+    const uint8_t* p = row + kB * b0;
     __m512i v[8];
     alignas(32) uint16_t d16[16];
     if (n == kChunkBlocks) {
-      for (int s = 0; s < 8; ++s) {
-        v[s] =
-            _mm512_inserti64x4(_mm512_castsi256_si512(load256(p + 68 * s + 2)), load256(p + 68 * s + 36), 1);
-      }
-      for (int l = 0; l < 16; ++l) d16[l] = load_u16(p + 34 * lane_block(l));
+      for (int s = 0; s < 8; ++s) v[s] = F::load_pair(p + 2 * kB * s, true, true);
+      for (int l = 0; l < 16; ++l) d16[l] = load_u16(p + kB * lane_block(l));
     } else {
-      for (int s = 0; s < 8; ++s) {
-        const __m256i q0 = 2 * s < n ? load256(p + 68 * s + 2) : _mm256_setzero_si256();
-        const __m256i q1 = 2 * s + 1 < n ? load256(p + 68 * s + 36) : _mm256_setzero_si256();
-        v[s] = _mm512_inserti64x4(_mm512_castsi256_si512(q0), q1, 1);
-      }
-      for (int l = 0; l < 16; ++l) d16[l] = lane_block(l) < n ? load_u16(p + 34 * lane_block(l)) : 0;
+      for (int s = 0; s < 8; ++s) v[s] = F::load_pair(p + 2 * kB * s, 2 * s < n, 2 * s + 1 < n);
+      for (int l = 0; l < 16; ++l) d16[l] = lane_block(l) < n ? load_u16(p + kB * lane_block(l)) : 0;
     }
     transpose_chunk(v);
-    for (int c = 0; c < 8; ++c) _mm512_store_si512(dst + 64 * c, _mm512_xor_si512(v[c], flip));
+    for (int c = 0; c < 8; ++c) _mm512_store_si512(dst + 64 * c, v[c]);
     _mm512_store_ps(dst + kWDOffset,
                     _mm512_cvtph_ps(_mm256_load_si256(reinterpret_cast<const __m256i*>(d16))));
   }
 }
 
-// One token's kQ8_0 pack (ng groups of 2 blocks; a missing last block is already zero) into nch
+// v[s] = activations of blocks 2s, 2s+1 of the chunk in element order, d[l] = scale of lane l's
+// block: transposes and stores one activation chunk with its bias.
+template <typename F>
+void store_act_chunk(__m512i (&v)[8], const float (&d)[16], uint8_t* dst) {
+  transpose_chunk(v);
+  const __m512i mul = _mm512_set1_epi8(F::kBiasMul);
+  __m512i sum = _mm512_setzero_si512();
+  for (int c = 0; c < 8; ++c) {
+    _mm512_store_si512(dst + 64 * c, v[c]);
+    sum = _mm512_dpbusd_epi32(sum, mul, v[c]);
+  }
+  _mm512_store_si512(dst + kABiasOffset, _mm512_sub_epi32(_mm512_setzero_si512(), sum));
+  std::memcpy(dst + kADOffset, d, sizeof(d));
+}
+
+// One token's kQ8_0 pack (groups of 2 blocks; a missing last block is already zero) into nch
 // chunks at dst.
-void repack_token(const uint8_t* act, int64_t ng, int64_t nch, uint8_t* dst) {
-  const __m512i flip = _mm512_set1_epi8(static_cast<char>(0x80));
+void repack_token(Q8_0Fmt, const uint8_t* act, int64_t nb, int64_t nch, uint8_t* dst) {
+  const int64_t ng = (nb + 1) / 2;
   for (int64_t ch = 0; ch < nch; ++ch, dst += kAChunkBytes) {
     __m512i v[8];
-    alignas(64) float d[16];
+    float d[16];
     for (int s = 0; s < 8; ++s) {
       const int64_t g = ch * 8 + s;
       if (g < ng) {
@@ -140,14 +184,35 @@ void repack_token(const uint8_t* act, int64_t ng, int64_t nch, uint8_t* dst) {
         d[s] = d[8 + s] = 0.0f;
       }
     }
-    transpose_chunk(v);
-    __m512i sum = _mm512_setzero_si512();
-    for (int c = 0; c < 8; ++c) {
-      _mm512_store_si512(dst + 64 * c, v[c]);
-      sum = _mm512_dpbusd_epi32(sum, flip, v[c]);
+    store_act_chunk<Q8_0Fmt>(v, d, dst);
+  }
+}
+
+// One token's kQ4_0 pack (groups of 4 blocks: lo[64] = elements 0..15 of blocks 0..3, hi[64] =
+// elements 16..31; missing blocks are zero) into nch chunks at dst.
+void repack_token(Q4_0Fmt, const uint8_t* act, int64_t nb, int64_t nch, uint8_t* dst) {
+  // qword indices into (lo, hi) giving [lo_j hi_j lo_j+1 hi_j+1] for j = 0 and j = 2.
+  alignas(64) static constexpr int64_t kIdx[2][8] = {{0, 1, 8, 9, 2, 3, 10, 11},
+                                                     {4, 5, 12, 13, 6, 7, 14, 15}};
+  const int64_t ng = (nb + 3) / 4;
+  for (int64_t ch = 0; ch < nch; ++ch, dst += kAChunkBytes) {
+    __m512i v[8];
+    float d[16];
+    for (int s = 0; s < 8; ++s) {
+      const int64_t g = ch * 4 + s / 2;
+      if (g < ng) {
+        const uint8_t* gp = act + g * kQ4_0GroupBytes;
+        v[s] = _mm512_permutex2var_epi64(_mm512_load_si512(gp), _mm512_load_si512(kIdx[s % 2]),
+                                         _mm512_load_si512(gp + 64));
+      } else {
+        v[s] = _mm512_setzero_si512();
+      }
     }
-    _mm512_store_si512(dst + kABiasOffset, _mm512_sub_epi32(_mm512_setzero_si512(), sum));
-    std::memcpy(dst + kADOffset, d, sizeof(d));
+    for (int l = 0; l < 16; ++l) {
+      const int64_t b = ch * kChunkBlocks + lane_block(l);
+      d[l] = b < nb ? q4_0_act_scale(act, b) : 0.0f;
+    }
+    store_act_chunk<Q4_0Fmt>(v, d, dst);
   }
 }
 
@@ -237,17 +302,17 @@ uint8_t* scratch(std::vector<uint8_t>& buf, size_t bytes) {
   return reinterpret_cast<uint8_t*>((base + 63) & ~uintptr_t{63});
 }
 
-}  // namespace
-
-void q8_0_gemm_avx512(const GemmArgs& a, int64_t r0, int64_t r1, int64_t t0, int64_t t1) {
+template <typename F>
+void gemm(const GemmArgs& a, int64_t r0, int64_t r1, int64_t t0, int64_t t1) {
   thread_local std::vector<uint8_t> w_buf, a_buf;
-  const int64_t nb = a.k / 32, ng = (nb + 1) / 2, nch = (nb + kChunkBlocks - 1) / kChunkBlocks;
+  const int64_t nb = a.k / 32, nch = (nb + kChunkBlocks - 1) / kChunkBlocks;
   const int64_t n_tok = t1 - t0;
   const size_t a_bytes = static_cast<size_t>(nch) * kAChunkBytes;
   const size_t w_bytes = static_cast<size_t>(nch) * kWChunkBytes;
   uint8_t* act = scratch(a_buf, a_bytes * static_cast<size_t>(n_tok));
   uint8_t* w = scratch(w_buf, w_bytes * kRows);
-  for (int64_t t = t0; t < t1; ++t) repack_token(a.act + t * a.act_stride, ng, nch, act + (t - t0) * a_bytes);
+  for (int64_t t = t0; t < t1; ++t)
+    repack_token(F{}, a.act + t * a.act_stride, nb, nch, act + (t - t0) * a_bytes);
   float* y = a.y + t0 * a.y_stride;
   // The rows that follow [r, r + n) in memory (at most n of them, not past r1), spread over nch chunks.
   auto next_rows = [&](int64_t r, int64_t n) {
@@ -258,13 +323,23 @@ void q8_0_gemm_avx512(const GemmArgs& a, int64_t r0, int64_t r1, int64_t t0, int
   };
   int64_t r = r0;
   for (; r + kRows <= r1; r += kRows) {
-    for (int i = 0; i < kRows; ++i) repack_row(a.w + (r + i) * a.w_stride, nb, nch, w + i * w_bytes);
+    for (int i = 0; i < kRows; ++i) repack_row<F>(a.w + (r + i) * a.w_stride, nb, nch, w + i * w_bytes);
     micro_tokens<kRows>(w, w_bytes, act, a_bytes, nch, n_tok, y + r, a.y_stride, next_rows(r, kRows));
   }
   for (; r < r1; ++r) {
-    repack_row(a.w + r * a.w_stride, nb, nch, w);
+    repack_row<F>(a.w + r * a.w_stride, nb, nch, w);
     micro_tokens<1>(w, w_bytes, act, a_bytes, nch, n_tok, y + r, a.y_stride, next_rows(r, 1));
   }
+}
+
+}  // namespace
+
+void q8_0_gemm_avx512(const GemmArgs& a, int64_t r0, int64_t r1, int64_t t0, int64_t t1) {
+  gemm<Q8_0Fmt>(a, r0, r1, t0, t1);
+}
+
+void q4_0_gemm_avx512(const GemmArgs& a, int64_t r0, int64_t r1, int64_t t0, int64_t t1) {
+  gemm<Q4_0Fmt>(a, r0, r1, t0, t1);
 }
 
 }  // namespace muse::core::detail

@@ -94,11 +94,12 @@ const KernelSet* kernel_set(KernelPath path);
 void fill_avx2_kernels(KernelSet* ks);
 void fill_avx512_kernels(KernelSet* ks);
 
-// The AVX-512 Q8_0 kernel for 3 or more tokens (matmul_gemm_avx512.cpp: both sides repacked into
-// chunks of 16 blocks); it handles any token count. REQUIRES: the CPU has the AVX-512 set.
+// The AVX-512 Q8_0 / Q4_0 kernels for 3 / 6 or more tokens (matmul_gemm_avx512.cpp: both sides
+// repacked into chunks of 16 blocks); they handle any token count. REQUIRES: the AVX-512 set.
 void q8_0_gemm_avx512(const GemmArgs& a, int64_t r0, int64_t r1, int64_t t0, int64_t t1);
-// Bench hook: the AVX-512 Q8_0 tile that multi-token calls used before q8_0_gemm_avx512 (the
-// row-streaming decode kernel with T tokens per micro-tile), kept so bench_kernels can compare.
-TileFn test_avx512_q8_0_rowwise();
+void q4_0_gemm_avx512(const GemmArgs& a, int64_t r0, int64_t r1, int64_t t0, int64_t t1);
+// Bench hook: the AVX-512 row-streaming tile (Q8_0 or Q4_0; nullptr for other types) that every
+// multi-token call used before the chunked kernels, kept so bench_kernels can compare.
+TileFn test_avx512_rowwise(DType type);
 
 }  // namespace muse::core::detail

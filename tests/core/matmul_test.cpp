@@ -189,29 +189,34 @@ TEST(Matmul, PromptPathAcrossCacheBlocks) {
   }
 }
 
-// The multi-token Q8_0 kernel works on chunks of 16 blocks with micro-tiles of several rows x
-// tokens: cover chunk tails (k = 544: one full chunk + 1 block; 1056: 33 blocks, an odd count),
-// row counts that leave a row tail, and every token count up to two tiles plus a tail.
-TEST(Matmul, Q8_0MultiTokenTilesAndTails) {
+// The multi-token Q8_0 and Q4_0 kernels work on chunks of 16 blocks with micro-tiles of several
+// rows x tokens: cover chunk tails (k = 544: one full chunk + 1 block, which also leaves partial
+// activation groups; 1056: 33 blocks), row counts that leave a row tail, and every token count up
+// to two tiles plus a tail.
+TEST(Matmul, MultiTokenTilesAndTails) {
   ThreadPool pool1(1), pool2(2);
   MatmulScratch scratch, scratch_ref;
   for (KernelPath path : {KernelPath::kAvx2, KernelPath::kAvx512}) {
     if (!kernel_path_available(path)) continue;
     int combo = 0;
-    for (int64_t k : {32, 512, 544, 1056}) {
-      for (int64_t rows : {1, 4, 7, 38}) {
-        const Matrix m = make_matrix(DType::kQ8_0, rows, k, static_cast<uint32_t>(3 * k + rows));
-        for (int64_t n : {2, 3, 4, 5, 6, 7, 8, 9, 13}) {
-          ThreadPool& pool = combo++ % 2 ? pool2 : pool1;
-          SCOPED_TRACE("k=" + std::to_string(k) + " rows=" + std::to_string(rows) + " n=" + std::to_string(n) +
-                       " threads=" + std::to_string(pool.size()));
-          const auto x = make_x(n, k, static_cast<uint32_t>(n + k));
-          std::vector<float> y(static_cast<size_t>(n * rows), NAN), ys(y.size());
-          matmul(pool, m.view, x.data(), n, y.data(), scratch, path);
-          matmul(pool, m.view, x.data(), n, ys.data(), scratch_ref, KernelPath::kScalar);
-          const auto s = abs_sums(m, x, n);
-          for (size_t i = 0; i < y.size(); ++i) {
-            ASSERT_NEAR(y[i], ys[i], (static_cast<double>(k) / 8 + 64) * 0x1p-24 * s[i] + 1e-6) << "i=" << i;
+    for (DType type : {DType::kQ8_0, DType::kQ4_0}) {
+      for (int64_t k : {32, 512, 544, 1056}) {
+        for (int64_t rows : {1, 4, 7, 38}) {
+          const Matrix m = make_matrix(type, rows, k, static_cast<uint32_t>(3 * k + rows));
+          for (int64_t n : {2, 3, 4, 5, 6, 7, 8, 9, 13}) {
+            ThreadPool& pool = combo++ % 2 ? pool2 : pool1;
+            SCOPED_TRACE(std::string(dtype_name(type)) + " k=" + std::to_string(k) +
+                         " rows=" + std::to_string(rows) + " n=" + std::to_string(n) +
+                         " threads=" + std::to_string(pool.size()));
+            const auto x = make_x(n, k, static_cast<uint32_t>(n + k));
+            std::vector<float> y(static_cast<size_t>(n * rows), NAN), ys(y.size());
+            matmul(pool, m.view, x.data(), n, y.data(), scratch, path);
+            matmul(pool, m.view, x.data(), n, ys.data(), scratch_ref, KernelPath::kScalar);
+            const auto s = abs_sums(m, x, n);
+            for (size_t i = 0; i < y.size(); ++i) {
+              ASSERT_NEAR(y[i], ys[i], (static_cast<double>(k) / 8 + 64) * 0x1p-24 * s[i] + 1e-6)
+                  << "i=" << i;
+            }
           }
         }
       }
