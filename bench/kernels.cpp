@@ -174,55 +174,29 @@ struct GemmVariant {
 };
 
 // One matmul through `tile` on one thread, as matmul() runs it; returns seconds.
-double time_gemm(const WeightView& w, const float* x, int64_t n, detail::TileFn tile, const detail::KernelSet& ks,
-                 AlignedBuffer& packed, float* y) {
-  const detail::ActFormat fmt = detail::act_format(w.type);
-  detail::GemmArgs a;
-  a.w = static_cast<const uint8_t*>(w.data);
-  a.w_stride = w.row_stride();
-  a.k = w.cols;
-  a.y = y;
-  a.y_stride = w.rows;
+double time_gemm(ThreadPool& pool, const WeightView& w, const float* x, int64_t n, detail::TileFn tile,
+                 const detail::KernelSet& ks, MatmulScratch& scratch, float* y) {
   const double t0 = now_s();
-  if (fmt == detail::ActFormat::kF32) {
-    a.act = reinterpret_cast<const uint8_t*>(x);
-    a.act_stride = static_cast<size_t>(w.cols) * 4;
-  } else {
-    a.act_stride = detail::act_stride(fmt, w.cols);
-    a.act = packed.data();
-    for (int64_t t = 0; t < n; ++t) ks.pack_token(fmt, x + t * w.cols, w.cols, packed.data() + t * a.act_stride);
-  }
-  const int64_t rb = std::max<int64_t>(4, static_cast<int64_t>((192u << 10) / a.w_stride) / 4 * 4);
-  for (int64_t r = 0; r < w.rows; r += rb) tile(a, r, std::min(r + rb, w.rows), 0, n);
+  detail::matmul_with_tile(pool, w, x, n, y, scratch, ks, tile);
   return now_s() - t0;
-}
-
-detail::TileFn tile_of(const detail::KernelSet& ks, DType type) {
-  switch (type) {
-    case DType::kQ8_0: return ks.q8_0;
-    case DType::kQ4_0: return ks.q4_0;
-    case DType::kQ4_K: return ks.q4_k;
-    case DType::kQ6_K: return ks.q6_k;
-    case DType::kF16: return ks.f16;
-    default: return nullptr;
-  }
 }
 
 int run_gemm(const std::vector<DType>& types, const std::vector<int64_t>& token_counts, int reps) {
   const detail::KernelSet& fast = *detail::kernel_set(KernelPath::kAuto);
   const detail::KernelSet& scalar = *detail::kernel_set(KernelPath::kScalar);
   const bool avx512 = muse::core::kernel_path_available(KernelPath::kAvx512);
+  ThreadPool pool(1);
   const Shape shapes[] = {{"2048x2048", 2048, 2048}, {"5632x2048", 5632, 2048}, {"2048x5632", 2048, 5632}};
   std::printf("kernel path: %s; one thread, best of %d interleaved repetitions per shape\n\n",
               muse::core::best_kernel_path_name(), reps);
   std::printf("%-5s %6s %-10s | %9s %9s %9s %9s | %8s\n", "type", "tokens", "variant", "2048x2048", "5632x2048",
               "2048x5632", "all 3", "1st/this");
   for (DType type : types) {
-    std::vector<GemmVariant> variants = {{muse::core::best_kernel_path_name(), tile_of(fast, type)}};
+    std::vector<GemmVariant> variants = {{muse::core::best_kernel_path_name(), detail::tile_for(fast, type)}};
     if (avx512 && detail::test_avx512_rowwise(type) != nullptr) {
       variants.push_back({"rowwise", detail::test_avx512_rowwise(type)});
     }
-    variants.push_back({"scalar", tile_of(scalar, type)});
+    variants.push_back({"scalar", detail::tile_for(scalar, type)});
     if (variants[0].tile == nullptr) muse::fail(muse::ErrorCode::kInvalidArgument, "--tokens: no tile for this type");
     std::mt19937 rng(3);
     std::normal_distribution<float> dist(0.0f, 0.02f);
@@ -242,12 +216,12 @@ int run_gemm(const std::vector<DType>& types, const std::vector<int64_t>& token_
       std::vector<float> x(static_cast<size_t>(5632 * n)), y(static_cast<size_t>(5632 * n));
       std::normal_distribution<float> xd;
       for (auto& v : x) v = xd(rng);
-      AlignedBuffer packed(detail::act_stride(detail::ActFormat::kQ8K, 5632) * static_cast<size_t>(n) * 2 + 4096);
+      MatmulScratch scratch;
       std::vector<std::vector<double>> best(variants.size(), std::vector<double>(std::size(shapes), 1e30));
       for (int rep = 0; rep < reps + 1; ++rep) {  // rep 0 warms up
         for (size_t v = 0; v < variants.size(); ++v) {
           for (size_t m = 0; m < mats.size(); ++m) {
-            const double s = time_gemm(mats[m], x.data(), n, variants[v].tile, fast, packed, y.data());
+            const double s = time_gemm(pool, mats[m], x.data(), n, variants[v].tile, fast, scratch, y.data());
             if (rep > 0) best[v][m] = std::min(best[v][m], s);
           }
         }

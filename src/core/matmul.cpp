@@ -380,20 +380,6 @@ const KernelSet& best() {
   return ks;
 }
 
-detail::TileFn tile_for(const KernelSet& ks, DType type) {
-  switch (type) {
-    case DType::kF32: return ks.f32;
-    case DType::kF16: return ks.f16;
-    case DType::kBF16: return ks.bf16;
-    case DType::kQ8_0: return ks.q8_0;
-    case DType::kQ4_0: return ks.q4_0;
-    case DType::kQ4_K: return ks.q4_k;
-    case DType::kQ5_K: return ks.q5_k;
-    case DType::kQ6_K: return ks.q6_k;
-    default: return nullptr;
-  }
-}
-
 // Rows per cache block when several tokens share the weights: ~192 KiB of weights stays in L2 while
 // every token tile streams over it.
 int64_t rows_per_block(size_t row_bytes) {
@@ -406,6 +392,20 @@ int64_t rows_per_block(size_t row_bytes) {
 namespace detail {
 const KernelSet* kernel_set(KernelPath path) {
   return kernel_path_available(path) ? &kernels_for(path) : nullptr;
+}
+
+TileFn tile_for(const KernelSet& ks, DType type) {
+  switch (type) {
+    case DType::kF32: return ks.f32;
+    case DType::kF16: return ks.f16;
+    case DType::kBF16: return ks.bf16;
+    case DType::kQ8_0: return ks.q8_0;
+    case DType::kQ4_0: return ks.q4_0;
+    case DType::kQ4_K: return ks.q4_k;
+    case DType::kQ5_K: return ks.q5_k;
+    case DType::kQ6_K: return ks.q6_k;
+    default: return nullptr;
+  }
 }
 }  // namespace detail
 
@@ -431,8 +431,14 @@ void matmul(ThreadPool& pool, const WeightView& w, const float* x, int64_t n_tok
             MatmulScratch& scratch, KernelPath path) {
   if (w.rows == 0 || n_tokens == 0) return;
   const KernelSet& ks = kernels_for(path);
-  const detail::TileFn tile = tile_for(ks, w.type);
+  const detail::TileFn tile = detail::tile_for(ks, w.type);
   MUSE_ASSERT(tile != nullptr && "matmul: weight type without kernels (validate at load)");
+  detail::matmul_with_tile(pool, w, x, n_tokens, y, scratch, ks, tile);
+}
+
+void detail::matmul_with_tile(ThreadPool& pool, const WeightView& w, const float* x, int64_t n_tokens, float* y,
+                              MatmulScratch& scratch, const KernelSet& ks, TileFn tile) {
+  if (w.rows == 0 || n_tokens == 0) return;
   const detail::ActFormat fmt = detail::act_format(w.type);
   detail::GemmArgs args;
   args.w = static_cast<const uint8_t*>(w.data);

@@ -221,7 +221,8 @@ void repack_token(Q4_0Fmt, const uint8_t* act, int64_t nb, int64_t nch, uint8_t*
 // (8 tokens, one thread: 47 -> 72 G multiply-adds/s; prefetching into L1 instead: 48).
 struct Prefetch {
   const uint8_t* p = nullptr;
-  size_t per_chunk = 0;  // bytes per micro-kernel chunk; 0: nothing to fetch
+  size_t bytes = 0;      // from p
+  size_t per_chunk = 0;  // bytes per micro-kernel chunk
 };
 
 // y for R repacked rows (w_bytes apart) x T repacked tokens (a_bytes apart).
@@ -232,9 +233,11 @@ void micro(const uint8_t* w, size_t w_bytes, const uint8_t* act, size_t a_bytes,
   for (int i = 0; i < R; ++i)
     for (int j = 0; j < T; ++j) acc[i][j] = _mm512_setzero_ps();
   for (int64_t ch = 0; ch < nch; ++ch) {
+    const size_t pf_end = std::min(pf.bytes, (ch + 1) * pf.per_chunk);
+    for (size_t o = ch * pf.per_chunk; o < pf_end; o += 64) {
+      _mm_prefetch(reinterpret_cast<const char*>(pf.p + o), _MM_HINT_T1);
+    }
     const uint8_t* wp[R];
-    for (size_t o = 0; o < pf.per_chunk; o += 64)
-      _mm_prefetch(reinterpret_cast<const char*>(pf.p + ch * pf.per_chunk + o), _MM_HINT_T1);
     for (int i = 0; i < R; ++i) wp[i] = w + i * w_bytes + ch * kWChunkBytes;
     const uint8_t* ap[T];
     for (int j = 0; j < T; ++j) ap[j] = act + j * a_bytes + ch * kAChunkBytes;
@@ -263,6 +266,19 @@ void micro(const uint8_t* w, size_t w_bytes, const uint8_t* act, size_t a_bytes,
     for (int i = 0; i < R; ++i) y[j * y_stride + i] = _mm512_reduce_add_ps(acc[i][j]);
 }
 
+// The last n < kTokens tokens (T: the largest tile still to try).
+template <int R, int T = kTokens - 1>
+void micro_tail(const uint8_t* w, size_t w_bytes, const uint8_t* act, size_t a_bytes, int64_t nch, int64_t n,
+                float* y, int64_t y_stride, Prefetch pf) {
+  if constexpr (T >= 1) {
+    if (n == T) {
+      micro<R, T>(w, w_bytes, act, a_bytes, nch, y, y_stride, pf);
+    } else {
+      micro_tail<R, T - 1>(w, w_bytes, act, a_bytes, nch, n, y, y_stride, pf);
+    }
+  }
+}
+
 // All tokens for R repacked rows; the first token tile prefetches `pf`.
 template <int R>
 void micro_tokens(const uint8_t* w, size_t w_bytes, const uint8_t* act, size_t a_bytes, int64_t nch,
@@ -271,28 +287,7 @@ void micro_tokens(const uint8_t* w, size_t w_bytes, const uint8_t* act, size_t a
   for (; j + kTokens <= n_tok; j += kTokens, pf = Prefetch{}) {
     micro<R, kTokens>(w, w_bytes, act + j * a_bytes, a_bytes, nch, y + j * y_stride, y_stride, pf);
   }
-  const uint8_t* at = act + j * a_bytes;
-  float* yt = y + j * y_stride;
-  switch (n_tok - j) {
-    case 1:
-      micro<R, 1>(w, w_bytes, at, a_bytes, nch, yt, y_stride, pf);
-      break;
-    case 2:
-      micro<R, 2>(w, w_bytes, at, a_bytes, nch, yt, y_stride, pf);
-      break;
-    case 3:
-      micro<R, 3>(w, w_bytes, at, a_bytes, nch, yt, y_stride, pf);
-      break;
-    case 4:
-      micro<R, 4>(w, w_bytes, at, a_bytes, nch, yt, y_stride, pf);
-      break;
-    case 5:
-      micro<R, 5>(w, w_bytes, at, a_bytes, nch, yt, y_stride, pf);
-      break;
-    default:
-      break;
-  }
-  static_assert(kTokens <= 6, "micro_tokens: add tail cases for the larger token tile");
+  micro_tail<R>(w, w_bytes, act + j * a_bytes, a_bytes, nch, n_tok - j, y + j * y_stride, y_stride, pf);
 }
 
 // Per-thread repack buffers (64-byte aligned views into a growing vector).
@@ -319,7 +314,7 @@ void gemm(const GemmArgs& a, int64_t r0, int64_t r1, int64_t t0, int64_t t1) {
     const int64_t rows = std::min(n, r1 - (r + n));
     if (rows <= 0) return Prefetch{};
     const size_t bytes = static_cast<size_t>(rows) * a.w_stride;
-    return Prefetch{a.w + (r + n) * a.w_stride, (bytes / static_cast<size_t>(nch) + 63) / 64 * 64};
+    return Prefetch{a.w + (r + n) * a.w_stride, bytes, (bytes / static_cast<size_t>(nch) + 63) / 64 * 64};
   };
   int64_t r = r0;
   for (; r + kRows <= r1; r += kRows) {

@@ -90,6 +90,12 @@ const KernelSet& scalar_kernels();
 // The kernel set a path resolves to (kAuto: the best available), or nullptr if this CPU lacks it.
 // Exposed so tests can hold each path's vector helpers against the scalar ones.
 const KernelSet* kernel_set(KernelPath path);
+// The set's tile function for a weight type (nullptr: none).
+TileFn tile_for(const KernelSet& ks, DType type);
+// matmul() with a given kernel set (for packing) and tile function: what matmul() runs after
+// choosing them; bench_kernels also times tiles that no path selects (test_avx512_rowwise).
+void matmul_with_tile(ThreadPool& pool, const WeightView& w, const float* x, int64_t n_tokens, float* y,
+                      MatmulScratch& scratch, const KernelSet& ks, TileFn tile);
 // Filled by the ISA files; they are only called when cpu.h says the CPU can run them.
 void fill_avx2_kernels(KernelSet* ks);
 void fill_avx512_kernels(KernelSet* ks);
