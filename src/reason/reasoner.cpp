@@ -289,8 +289,7 @@ Result Reasoner::run(const Request& req) {
   }
   const auto plan_for = [&](int64_t max_tokens) {
     if (!think) return BudgetPlan{};
-    const int64_t reserve =
-        req.answer_reserve > 0 ? req.answer_reserve : std::clamp<int64_t>(max_tokens / 4, 1, 256);
+    const int64_t reserve = req.answer_reserve > 0 ? req.answer_reserve : default_answer_reserve(max_tokens);
     return plan_budget(req.think_budget, max_tokens, reserve, cue_len, close_len);
   };
   struct Prepared {

@@ -1,5 +1,6 @@
 #include "reason/request.h"
 
+#include <algorithm>
 #include <cmath>
 
 #include "core/error.h"
@@ -37,6 +38,11 @@ Aggregate parse_aggregate(std::string_view name) {
   if (name == "weighted") return Aggregate::kWeighted;
   if (name == "synthesize") return Aggregate::kSynthesize;
   fail(ErrorCode::kInvalidArgument, "aggregate '{}': expected vote, weighted or synthesize", name);
+}
+
+int64_t default_answer_reserve(int64_t max_tokens) {
+  const int64_t floor = std::min<int64_t>(32, max_tokens / 4);
+  return std::clamp<int64_t>(std::max(max_tokens / 16, floor), 1, 256);
 }
 
 void Request::validate() const {

@@ -49,13 +49,20 @@ struct AgentProgress {
   bool stopped_early = false;
 };
 
+// Tokens kept for the answer after the thinking when Request::answer_reserve is 0: a sixteenth of
+// max_tokens, at least 32 (or a quarter of max_tokens when that is smaller), at most 256. It only
+// matters when max_tokens, not the thinking budget, bounds the thinking: in a small context (a 512-token
+// model) a larger share would cut off reasoning that fits, while the wrap-up cue already guarantees
+// that an answer follows.
+int64_t default_answer_reserve(int64_t max_tokens);
+
 struct Request {
   std::vector<ChatMessage> messages;
   Mode mode = Mode::kThinking;
   int agents = 8;                 // contemplating only; instant and thinking run one agent
   int64_t think_budget = 1024;    // thinking tokens per agent at most; < 0: only max_tokens limits it
   int64_t max_tokens = 2048;      // generated tokens per agent: thinking + forced wrap-up + answer
-  int64_t answer_reserve = 0;     // tokens kept for the answer; 0: min(256, max_tokens / 4), at least 1
+  int64_t answer_reserve = 0;     // tokens kept for the answer; 0: default_answer_reserve(max_tokens)
   engine::SamplerParams sampling;
   // Per-agent temperatures (contemplating); empty: spread over +-25% around sampling.temperature (0.7
   // when that is 0: identical greedy agents would make contemplating pointless).

@@ -7,6 +7,7 @@
 #include <algorithm>
 
 #include "chat_model.h"
+#include "reason/request.h"
 
 namespace muse::reason {
 namespace {
@@ -43,6 +44,28 @@ TEST(PlanBudget, NeverExceedsTheBudgetAndAlwaysLeavesRoomForTheAnswer) {
   // A generous max_tokens leaves the budget untouched.
   EXPECT_EQ(plan_budget(100, 5000, 256, 12, 2).think_limit, 100);
   EXPECT_TRUE(plan_budget(100, 5000, 256, 12, 2).with_cue);
+}
+
+// The default answer reserve: small contexts keep most of their room for thinking (a 512-token model
+// whose longest reasoning needs ~430 tokens must not lose a quarter of the window), large ones keep a
+// generous answer, and the reserve always leaves something to think with.
+TEST(PlanBudget, DefaultAnswerReserveScalesWithMaxTokens) {
+  EXPECT_EQ(default_answer_reserve(470), 32);   // muse-nano: 512-token context minus the prompt
+  EXPECT_EQ(default_answer_reserve(2048), 128);
+  EXPECT_EQ(default_answer_reserve(4096), 256);
+  EXPECT_EQ(default_answer_reserve(100000), 256);
+  EXPECT_EQ(default_answer_reserve(40), 10);    // tiny limits: a quarter
+  EXPECT_EQ(default_answer_reserve(1), 1);
+  int64_t last = 0;
+  for (int64_t m = 1; m <= 10000; m++) {
+    const int64_t r = default_answer_reserve(m);
+    EXPECT_GE(r, last) << m;  // never shrinks as max_tokens grows
+    EXPECT_GE(r, 1);
+    if (m >= 4) {
+      EXPECT_LE(r, m / 4) << m;
+    }
+    last = r;
+  }
 }
 
 class AgentControllerTest : public testing::Test {
