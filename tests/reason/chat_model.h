@@ -34,9 +34,10 @@ struct ChatModel {
 };
 
 // The GGUF bytes of the think model (see think_model). with_think = false drops <think>/</think> from
-// the vocabulary (their ids become plain pieces).
+// the vocabulary (their ids become plain pieces). Matrices are Q8_0 unless `weight_type` says otherwise.
 inline std::vector<uint8_t> think_model_gguf(bool with_think = true, uint64_t seed = 3,
-                                             std::string tmpl = qwen3_template()) {
+                                             std::string tmpl = qwen3_template(),
+                                             core::DType weight_type = core::DType::kQ8_0) {
   std::vector<std::string> tokens = {"<unk>", "<s>", "</s>", "<|im_start|>", "<|im_end|>"};
   std::vector<int32_t> types = {2, 3, 3, 3, 3};
   tokens.push_back(with_think ? "<think>" : "thinkA");
@@ -68,7 +69,7 @@ inline std::vector<uint8_t> think_model_gguf(bool with_think = true, uint64_t se
   spec.n_ff = 128;
   spec.n_layer = 2;
   spec.n_ctx = 1024;
-  spec.weight_type = core::DType::kQ8_0;
+  spec.weight_type = weight_type;
   spec.seed = seed;
   gguf::Writer w;
   model::build_synthetic(spec, w);
@@ -84,10 +85,11 @@ inline std::vector<uint8_t> think_model_gguf(bool with_think = true, uint64_t se
   return w.to_bytes();
 }
 
-inline ChatModel think_model(bool with_think = true, uint64_t seed = 3, std::string tmpl = qwen3_template()) {
+inline ChatModel think_model(bool with_think = true, uint64_t seed = 3, std::string tmpl = qwen3_template(),
+                             core::DType weight_type = core::DType::kQ8_0) {
   ChatModel m;
   m.model = model::Model::from_file(
-      gguf::File::from_bytes(think_model_gguf(with_think, seed, std::move(tmpl)), "think-model.gguf"));
+      gguf::File::from_bytes(think_model_gguf(with_think, seed, std::move(tmpl), weight_type), "think-model.gguf"));
   m.tok = text::Tokenizer::from_gguf(m.model->file());
   return m;
 }
