@@ -1,82 +1,22 @@
 #include "train/grpo_config.h"
 
-#include <fstream>
-#include <initializer_list>
-#include <sstream>
-
 #include "core/error.h"
+#include "train/config_fields.h"
 
 namespace muse::train {
 
-namespace {
-
 using nlohmann::json;
-
-// Reads the fields of one JSON object, each error naming "source: where.key".
-class Fields {
- public:
-  Fields(const json& obj, std::string where, const std::string& source, std::initializer_list<const char*> allowed)
-      : obj_(obj), where_(std::move(where)), source_(source) {
-    if (!obj.is_object()) fail(ErrorCode::kInvalidArgument, "{}: {}: expected an object", source_, where_);
-    for (const auto& [key, value] : obj.items()) {
-      bool ok = false;
-      for (const char* a : allowed) ok = ok || key == a;
-      if (!ok) {
-        std::string list;
-        for (const char* a : allowed) list += (list.empty() ? "" : ", ") + std::string(a);
-        fail(ErrorCode::kInvalidArgument, "{}: {}: unknown field (known: {})", source_, name(key), list);
-      }
-    }
-  }
-  std::string name(const std::string& key) const { return where_.empty() ? key : where_ + "." + key; }
-  bool has(const char* key) const { return obj_.contains(key); }
-  const json& at(const char* key) const { return obj_[key]; }
-
-  int64_t integer(const char* key, int64_t def, int64_t min) const {
-    if (!has(key)) return def;
-    const json& v = obj_[key];
-    if (!v.is_number_integer() || v.get<int64_t>() < min) {
-      fail(ErrorCode::kInvalidArgument, "{}: {}: expected an integer >= {} (got {})", source_, name(key), min, v.dump());
-    }
-    return v.get<int64_t>();
-  }
-  float number(const char* key, float def) const {
-    if (!has(key)) return def;
-    const json& v = obj_[key];
-    if (!v.is_number()) fail(ErrorCode::kInvalidArgument, "{}: {}: expected a number (got {})", source_, name(key), v.dump());
-    return static_cast<float>(v.get<double>());
-  }
-  bool boolean(const char* key, bool def) const {
-    if (!has(key)) return def;
-    const json& v = obj_[key];
-    if (!v.is_boolean()) fail(ErrorCode::kInvalidArgument, "{}: {}: expected true or false (got {})", source_, name(key), v.dump());
-    return v.get<bool>();
-  }
-  std::string string(const char* key, const std::string& def) const {
-    if (!has(key)) return def;
-    const json& v = obj_[key];
-    if (!v.is_string()) fail(ErrorCode::kInvalidArgument, "{}: {}: expected a string (got {})", source_, name(key), v.dump());
-    return v.get<std::string>();
-  }
-
- private:
-  const json& obj_;
-  std::string where_;
-  const std::string& source_;
-};
-
-}  // namespace
 
 GrpoRunConfig parse_grpo_config(const json& j, const std::string& source) {
   GrpoRunConfig rc;
-  const Fields top(j, "", source, {"grpo", "phases", "data", "threads"});
+  const ConfigFields top(j, "", source, {"grpo", "phases", "data", "threads"});
   GrpoConfig& g = rc.grpo;
 
   if (top.has("grpo")) {
-    const Fields f(top.at("grpo"), "grpo", source,
-                   {"prompts_per_step", "group_size", "updates_per_batch", "micro_batch", "lr", "warmup_steps",
-                    "weight_decay", "beta1", "beta2", "grad_clip", "clip_eps", "kl_beta", "scale_by_std",
-                    "temperature", "val_every", "val_max_new_tokens", "checkpoint_every", "seed"});
+    const ConfigFields f = top.object(
+        "grpo", {"prompts_per_step", "group_size", "updates_per_batch", "micro_batch", "lr", "warmup_steps",
+                 "weight_decay", "beta1", "beta2", "grad_clip", "clip_eps", "kl_beta", "scale_by_std",
+                 "temperature", "val_every", "val_max_new_tokens", "checkpoint_every", "seed"});
     g.prompts_per_step = f.integer("prompts_per_step", g.prompts_per_step, 1);
     g.group_size = f.integer("group_size", g.group_size, 2);
     g.updates_per_batch = f.integer("updates_per_batch", g.updates_per_batch, 1);
@@ -105,19 +45,20 @@ GrpoRunConfig parse_grpo_config(const json& j, const std::string& source) {
     g.phases.clear();
     for (size_t i = 0; i < ph.size(); i++) {
       const std::string where = fmt::format("phases[{}]", i);
-      const Fields f(ph[i], where, source, {"steps", "max_new_tokens", "lr_scale", "reward"});
+      const ConfigFields f(ph[i], where, source, {"steps", "max_new_tokens", "lr_scale", "reward"});
       GrpoPhase p;
       p.steps = f.integer("steps", p.steps, 1);
       p.max_new_tokens = f.integer("max_new_tokens", p.max_new_tokens, 1);
       p.lr_scale = f.number("lr_scale", p.lr_scale);
       if (f.has("reward")) {
-        const Fields r(f.at("reward"), where + ".reward", source,
-                       {"kind", "alpha", "weight", "target_min", "target_max", "budget_in_prompt"});
+        const ConfigFields r =
+            f.object("reward", {"kind", "alpha", "weight", "target_min", "target_max", "budget_in_prompt"});
         const std::string kind = r.string("kind", reward_kind_name(p.reward.kind));
         if (!parse_reward_kind(kind, &p.reward.kind)) {
           fail(ErrorCode::kInvalidArgument,
-               "{}: {}.reward.kind: \"{}\" is not one of correctness, length_penalty, group_minmax, target_length", source,
-               where, kind);
+               "{}: {}.reward.kind: \"{}\" is not one of correctness, length_penalty, group_minmax, "
+               "target_length",
+               source, where, kind);
         }
         p.reward.alpha = r.number("alpha", p.reward.alpha);
         p.reward.weight = r.number("weight", p.reward.weight);
@@ -130,41 +71,16 @@ GrpoRunConfig parse_grpo_config(const json& j, const std::string& source) {
   }
 
   if (top.has("data")) {
-    const Fields f(top.at("data"), "data", source, {"families", "difficulties", "seed", "validation"});
+    const ConfigFields f = top.object("data", {"families", "difficulties", "seed", "validation"});
     GrpoDataConfig& d = rc.data;
-    try {
-      if (f.has("families")) {
-        const json& fam = f.at("families");
-        std::string spec;
-        if (fam.is_string()) {
-          spec = fam.get<std::string>();
-        } else if (fam.is_array()) {
-          for (const json& e : fam) {
-            if (!e.is_string()) fail(ErrorCode::kInvalidArgument, "expected family names as strings");
-            spec += (spec.empty() ? "" : ",") + e.get<std::string>();
-          }
-        } else {
-          fail(ErrorCode::kInvalidArgument, "expected \"all\", \"add,mul\" or a list of names");
-        }
-        d.families = parse_families(spec);
-      }
-      if (f.has("difficulties")) {
-        const json& l = f.at("difficulties");
-        if (!l.is_array() || l.empty()) fail(ErrorCode::kInvalidArgument, "expected a non-empty list like [\"easy\"]");
-        d.levels.clear();
-        for (const json& e : l) {
-          if (!e.is_string()) fail(ErrorCode::kInvalidArgument, "expected level names as strings");
-          d.levels.push_back(parse_level(e.get<std::string>()));
-        }
-      }
-    } catch (const Error& e) {
-      fail(e.code(), "{}: data: {}", source, e.what());
-    }
+    d.families = f.families("families", d.families);
+    d.levels = f.levels("difficulties", d.levels);
     d.seed = static_cast<uint64_t>(f.integer("seed", static_cast<int64_t>(d.seed), 0));
     d.validation = f.integer("validation", d.validation, 0);
   }
   rc.threads = static_cast<int>(top.integer("threads", 0, 0));
-  if (rc.threads > 1024) fail(ErrorCode::kInvalidArgument, "{}: threads: at most 1024 (got {})", source, rc.threads);
+  if (rc.threads > 1024)
+    fail(ErrorCode::kInvalidArgument, "{}: threads: at most 1024 (got {})", source, rc.threads);
   try {
     g.validate();
   } catch (const Error& e) {
@@ -174,17 +90,7 @@ GrpoRunConfig parse_grpo_config(const json& j, const std::string& source) {
 }
 
 GrpoRunConfig load_grpo_config(const std::string& path) {
-  std::ifstream in(path);
-  if (!in) fail(ErrorCode::kNotFound, "{}: cannot open the config file", path);
-  std::stringstream ss;
-  ss << in.rdbuf();
-  json j;
-  try {
-    j = json::parse(ss.str());
-  } catch (const json::parse_error& e) {
-    fail(ErrorCode::kInvalidArgument, "{}: not valid JSON: {}", path, e.what());
-  }
-  return parse_grpo_config(j, path);
+  return parse_grpo_config(load_config_json(path), path);
 }
 
 }  // namespace muse::train
