@@ -2,39 +2,17 @@
 // text (tokenizer + forward pass + sampler + streaming decoder together), and bad flags must fail cleanly.
 #include <gtest/gtest.h>
 
-#include <array>
-#include <cstdio>
 #include <fstream>
 #include <sstream>
 #include <string>
-#include <sys/wait.h>
-#include <unistd.h>
+#include <vector>
+
+#include "muse_cli.h"
 
 namespace {
 
-struct Result {
-  int status = -1;
-  std::string out;  // stdout (stderr is captured separately into err)
-  std::string err;
-};
-
-Result run_muse(const std::string& args) {
-  const std::string err_path = testing::TempDir() + "muse_run_test_stderr_" + std::to_string(getpid()) + ".txt";
-  const std::string cmd = std::string(MUSE_BINARY) + " " + args + " 2>" + err_path;
-  Result r;
-  FILE* p = popen(cmd.c_str(), "r");
-  if (p == nullptr) return r;
-  std::array<char, 4096> buf{};
-  size_t n;
-  while ((n = fread(buf.data(), 1, buf.size(), p)) > 0) r.out.append(buf.data(), n);
-  const int st = pclose(p);
-  r.status = WIFEXITED(st) ? WEXITSTATUS(st) : -1;
-  std::ifstream e(err_path);
-  std::stringstream ss;
-  ss << e.rdbuf();
-  r.err = ss.str();
-  return r;
-}
+using muse::test::MuseRun;
+using muse::test::run_muse;
 
 std::string reference_text() {
   std::ifstream in(std::string(MUSE_SHARED_DATA) + "/reference/stories260K-greedy.md");
@@ -56,40 +34,40 @@ const std::string kModel = std::string(MUSE_SHARED_DATA) + "/models/stories260K.
 TEST(MuseRun, GreedyStories260KPrintsTheReferenceText) {
   const std::string expected = reference_text();
   ASSERT_FALSE(expected.empty());
-  Result r = run_muse("run -m " + kModel + " -p \"Once upon a time\" -n 128 --temp 0");
+  MuseRun r = run_muse({"run", "-m", kModel, "-p", "Once upon a time", "-n", "128", "--temp", "0"});
   ASSERT_EQ(r.status, 0) << r.err;
   EXPECT_EQ(r.out, expected);
 }
 
 TEST(MuseRun, MmapLoadingGivesTheSameText) {
-  Result a = run_muse("run -m " + kModel + " -p \"Once upon a time\" -n 32 --temp 0 -q");
-  Result b = run_muse("run -m " + kModel + " -p \"Once upon a time\" -n 32 --temp 0 -q --mmap -t 1");
+  MuseRun a = run_muse({"run", "-m", kModel, "-p", "Once upon a time", "-n", "32", "--temp", "0", "-q"});
+  MuseRun b = run_muse({"run", "-m", kModel, "-p", "Once upon a time", "-n", "32", "--temp", "0", "-q", "--mmap", "-t", "1"});
   ASSERT_EQ(a.status, 0) << a.err;
   ASSERT_EQ(b.status, 0) << b.err;
   EXPECT_EQ(a.out, b.out);
 }
 
 TEST(MuseRun, SeededSamplingIsReproducible) {
-  const std::string args = "run -m " + kModel + " -p \"Once upon a time\" -n 40 --temp 1 --seed 42 -q";
-  Result a = run_muse(args), b = run_muse(args);
+  const std::vector<std::string> args = {"run", "-m", kModel, "-p", "Once upon a time", "-n", "40", "--temp", "1", "--seed", "42", "-q"};
+  MuseRun a = run_muse(args), b = run_muse(args);
   ASSERT_EQ(a.status, 0) << a.err;
   EXPECT_EQ(a.out, b.out);
 }
 
 TEST(MuseRun, BadFlagsFailWithAMessage) {
-  Result r = run_muse("run -m " + kModel + " -p hi --temp -3");
+  MuseRun r = run_muse({"run", "-m", kModel, "-p", "hi", "--temp", "-3"});
   EXPECT_NE(r.status, 0);
   EXPECT_NE(r.err.find("--temp"), std::string::npos) << r.err;
 
-  r = run_muse("run -m /nonexistent/model.gguf -p hi");
+  r = run_muse({"run", "-m", "/nonexistent/model.gguf", "-p", "hi"});
   EXPECT_NE(r.status, 0);
   EXPECT_NE(r.err.find("nonexistent"), std::string::npos) << r.err;
 
-  r = run_muse("run -m " + kModel);
+  r = run_muse({"run", "-m", kModel});
   EXPECT_NE(r.status, 0);
   EXPECT_NE(r.err.find("prompt"), std::string::npos) << r.err;
 
-  r = run_muse("run -m " + kModel + " -p hi -n 600 -c 512");
+  r = run_muse({"run", "-m", kModel, "-p", "hi", "-n", "600", "-c", "512"});
   EXPECT_EQ(r.status, 1);
   EXPECT_NE(r.err.find("context"), std::string::npos) << r.err;
 }
@@ -99,7 +77,7 @@ TEST(MuseRun, TruncatedModelIsACleanError) {
   std::string bytes((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
   const std::string path = testing::TempDir() + "truncated.gguf";
   std::ofstream(path, std::ios::binary).write(bytes.data(), static_cast<std::streamsize>(bytes.size() / 2));
-  Result r = run_muse("run -m " + path + " -p hi");
+  MuseRun r = run_muse({"run", "-m", path, "-p", "hi"});
   EXPECT_EQ(r.status, 1);
   EXPECT_NE(r.err.find("truncated.gguf"), std::string::npos) << r.err;
 }

@@ -2,8 +2,6 @@
 // its output against the library's own encode(), which the conformance tests pin to the reference ids.
 #include <gtest/gtest.h>
 
-#include <sys/wait.h>
-
 #include <cstdio>
 #include <fstream>
 #include <sstream>
@@ -11,36 +9,16 @@
 #include <vector>
 
 #include "gguf/gguf.h"
+#include "muse_cli.h"
 #include "text/tokenizer.h"
 
 namespace {
 
 const std::string kVocabs = std::string(MUSE_SHARED_DATA) + "/tokenizer/ggml-vocab-";
 
-struct Result {
-  int status = -1;
-  std::string out;
-};
+using muse::test::MuseRun;
 
-std::string quote(const std::string& s) {
-  std::string q = "'";
-  for (char c : s) q += c == '\'' ? std::string("'\\''") : std::string(1, c);
-  return q + "'";
-}
-
-Result run(const std::vector<std::string>& args) {
-  std::string cmd = quote(MUSE_BINARY);
-  for (const auto& a : args) cmd += " " + quote(a);
-  cmd += " 2>/dev/null";
-  Result r;
-  FILE* p = popen(cmd.c_str(), "r");
-  if (p == nullptr) return r;
-  char buf[4096];
-  for (size_t n; (n = fread(buf, 1, sizeof(buf), p)) > 0;) r.out.append(buf, n);
-  const int status = pclose(p);
-  r.status = WIFEXITED(status) ? WEXITSTATUS(status) : -1;
-  return r;
-}
+MuseRun run(const std::vector<std::string>& args) { return muse::test::run_muse(args); }
 
 std::vector<int32_t> library_ids(const std::string& vocab, const std::string& text, bool add_special, bool special) {
   auto file = muse::gguf::File::open(kVocabs + vocab + ".gguf");
@@ -55,21 +33,21 @@ std::string ids_line(const std::vector<int32_t>& ids) {
 }
 
 TEST(CliTokenize, PrintsIdAndPiecePerLineWithBos) {
-  const Result r = run({"tokenize", kVocabs + "llama-spm.gguf", "Hello world"});
+  const MuseRun r = run({"tokenize", kVocabs + "llama-spm.gguf", "Hello world"});
   ASSERT_EQ(r.status, 0);
   EXPECT_EQ(r.out, "1\t'<s>'\n15043\t' Hello'\n3186\t' world'\n");
 }
 
 TEST(CliTokenize, IdsOnlyAndNoBos) {
-  const Result r = run({"tokenize", kVocabs + "llama-spm.gguf", "Hello world", "--ids", "--no-bos"});
+  const MuseRun r = run({"tokenize", kVocabs + "llama-spm.gguf", "Hello world", "--ids", "--no-bos"});
   ASSERT_EQ(r.status, 0);
   EXPECT_EQ(r.out, "15043 3186\n");
 }
 
 TEST(CliTokenize, SpecialTextOnlyWithSpecial) {
   const std::string text = "hi<|endoftext|>";
-  const Result plain = run({"tokenize", kVocabs + "gpt-2.gguf", text, "--ids"});
-  const Result special = run({"tokenize", kVocabs + "gpt-2.gguf", text, "--ids", "--special"});
+  const MuseRun plain = run({"tokenize", kVocabs + "gpt-2.gguf", text, "--ids"});
+  const MuseRun special = run({"tokenize", kVocabs + "gpt-2.gguf", text, "--ids", "--special"});
   ASSERT_EQ(plain.status, 0);
   ASSERT_EQ(special.status, 0);
   EXPECT_EQ(plain.out, ids_line(library_ids("gpt-2", text, true, false)));
@@ -85,10 +63,10 @@ TEST(CliTokenize, FileInputIsReadByteForByteAndPiecesAreEscaped) {
     std::ofstream f(path, std::ios::binary);
     f << text;
   }
-  const Result ids = run({"tokenize", kVocabs + "deepseek-coder.gguf", "--file", path, "--ids"});
+  const MuseRun ids = run({"tokenize", kVocabs + "deepseek-coder.gguf", "--file", path, "--ids"});
   ASSERT_EQ(ids.status, 0);
   EXPECT_EQ(ids.out, ids_line(library_ids("deepseek-coder", text, true, false)));
-  const Result pieces = run({"tokenize", kVocabs + "gpt-2.gguf", "--file", path, "--no-bos"});
+  const MuseRun pieces = run({"tokenize", kVocabs + "gpt-2.gguf", "--file", path, "--no-bos"});
   ASSERT_EQ(pieces.status, 0);
   EXPECT_NE(pieces.out.find("\t'\\t'\n"), std::string::npos) << pieces.out;     // tab escaped
   EXPECT_NE(pieces.out.find("\t'\\n'\n"), std::string::npos) << pieces.out;     // newline escaped
