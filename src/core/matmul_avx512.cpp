@@ -523,8 +523,9 @@ void pack_token_avx512(ActFormat fmt, const float* x, int64_t k, uint8_t* dst) {
 
 // Below kMinTokens tokens the row-streaming kernel, from there on the chunked one (its repacking
 // costs about as much as a few tokens' dots). Measured on one thread (bench_kernels --tokens):
-// Q8_0 at 2 tokens rowwise 2-14% faster, at 3 chunked 1.15x; Q4_0 (whose rowwise kernel already
-// folds block pairs) rowwise 12-26% faster up to 4 tokens, even at 5-6, chunked 1.15x from 7.
+// Q8_0 at 2 tokens rowwise as fast or up to 14% faster, at 3 chunked 1.1x; Q4_0 (whose rowwise
+// kernel already folds block pairs) rowwise 12-26% faster up to 4 tokens, even at 5-6, chunked
+// 1.15x from 7.
 template <typename K, TileFn kChunked, int kMinTokens>
 void rowwise_or_chunked(const GemmArgs& a, int64_t r0, int64_t r1, int64_t t0, int64_t t1) {
   if (t1 - t0 < kMinTokens) {
