@@ -19,6 +19,9 @@
 // Each tile call repacks its tokens once, then for every group of kRows rows repacks the rows
 // (read in order: one sequential stream) into an L1-resident buffer that serves all the tokens.
 // The integer block sums are exact, so results differ from the scalar path only in float rounding.
+// That rounding differs from the row-streaming kernels' too: a token's outputs change in the last
+// bits with the number of tokens in the call (batched vs solo decoding is not bit-identical for
+// Q8_0/Q4_0; tests/server's batching-invariance test uses F32 weights for that reason).
 //
 // GCC 12's AVX-512 reduce intrinsics use _mm256_undefined_*(), which -Wuninitialized flags (a false
 // positive in the compiler's own header).
