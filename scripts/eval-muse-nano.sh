@@ -2,11 +2,12 @@
 # Evaluates a muse-nano model on the task suites the model card reports:
 #   standard  600 test-split problems at training difficulty (100 per family): Thinking and Instant
 #   hard      300 test-split problems harder than training ever saw (50 per family): Thinking and Instant
-#   contemplating  the first 120 standard problems, 4 agents, majority vote
+#   contemplating  the first 120 standard and the first 120 hard problems, 4 agents, majority vote
 # Writes build/eval/<name>/{standard,hard}.jsonl, one JSON report per run and the printed tables
 # (summary.txt). Greedy decoding (--temp 0) except contemplating, which samples (temp 0.7) so that
 # the agents differ.
 #   scripts/eval-muse-nano.sh [MODEL.gguf] [NAME]     # default models/muse-nano.gguf, name from the file
+#   EVAL_FLAGS="-t 1" scripts/eval-muse-nano.sh ...    # extra `muse eval` flags (one thread on a busy machine)
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -14,6 +15,7 @@ model=${1:-models/muse-nano.gguf}
 name=${2:-$(basename "$model" .gguf)}
 out=build/eval/$name
 muse=${MUSE:-build/release/muse}  # MUSE=path/to/muse to use another build
+read -r -a extra <<<"${EVAL_FLAGS:-}"
 [[ -f "$model" ]] || { echo "eval-muse-nano: no model at $model" >&2; exit 1; }
 if [[ ! -x $muse ]]; then
   cmake --preset release >/dev/null
@@ -27,12 +29,15 @@ $muse tasks --split test --family all --difficulty hard -n 300 -o "$out/hard.jso
 {
   echo "# $model, $(date -u +%Y-%m-%dT%H:%MZ)"
   echo "## standard (600), greedy"
-  $muse eval -m "$model" --suite "$out/standard.jsonl" --mode thinking,instant --temp 0 \
+  $muse eval "${extra[@]}" -m "$model" --suite "$out/standard.jsonl" --mode thinking,instant --temp 0 \
     --report "$out/standard.json"
   echo "## hard (300), greedy"
-  $muse eval -m "$model" --suite "$out/hard.jsonl" --mode thinking,instant --temp 0 --report "$out/hard.json"
+  $muse eval "${extra[@]}" -m "$model" --suite "$out/hard.jsonl" --mode thinking,instant --temp 0 --report "$out/hard.json"
   echo "## contemplating, standard first 120, 4 agents, vote, temp 0.7"
-  $muse eval -m "$model" --suite "$out/standard.jsonl" -n 120 --mode thinking,contemplating --agents 4 \
+  $muse eval "${extra[@]}" -m "$model" --suite "$out/standard.jsonl" -n 120 --mode thinking,contemplating --agents 4 \
     --aggregate vote --temp 0.7 -s 1 --report "$out/contemplating.json"
+  echo "## contemplating, hard first 120, 4 agents, vote, temp 0.7"
+  $muse eval "${extra[@]}" -m "$model" --suite "$out/hard.jsonl" -n 120 --mode thinking,contemplating --agents 4 \
+    --aggregate vote --temp 0.7 -s 1 --report "$out/contemplating-hard.json"
 } | tee "$out/summary.txt"
 echo "eval-muse-nano: wrote $out/summary.txt and the JSON reports beside it" >&2
