@@ -19,6 +19,7 @@
 
 #include "core/error.h"
 #include "gguf/gguf.h"
+#include "muse_cli.h"
 #include "text/chat_template.h"
 #include "text/tokenizer.h"
 #include "train/nano_config.h"
@@ -214,28 +215,8 @@ TEST(NanoConfig, BadFieldsAreNamed) {
   EXPECT_EQ(ok.data.max_tokens, 101);
 }
 
-struct CliRun {
-  int status = -1;
-  std::string out, err;
-};
-
-CliRun run_muse(const std::string& args) {
-  const std::string err_path = testing::TempDir() + "muse_nano_test_stderr_" + std::to_string(getpid()) + ".txt";
-  const std::string cmd = std::string(MUSE_BINARY) + " " + args + " 2>" + err_path;
-  CliRun r;
-  FILE* p = popen(cmd.c_str(), "r");
-  if (p == nullptr) return r;
-  std::array<char, 4096> buf{};
-  size_t n;
-  while ((n = fread(buf.data(), 1, buf.size(), p)) > 0) r.out.append(buf.data(), n);
-  const int st = pclose(p);
-  r.status = WIFEXITED(st) ? WEXITSTATUS(st) : -1;
-  std::ifstream e(err_path);
-  std::stringstream ss;
-  ss << e.rdbuf();
-  r.err = ss.str();
-  return r;
-}
+using muse::test::MuseRun;
+using muse::test::run_muse;
 
 TEST(NanoCli, TrainSftRunsEndToEndAndMuseRunLoadsTheModel) {
   const std::string dir = testing::TempDir() + "nano_cli_run";
@@ -243,7 +224,7 @@ TEST(NanoCli, TrainSftRunsEndToEndAndMuseRunLoadsTheModel) {
   // The repository's tiny config (tests/train/nano_test.cpp -> repository root).
   const std::string cfg =
       (std::filesystem::path(__FILE__).parent_path().parent_path().parent_path() / "configs/muse-nano-tiny.json").string();
-  const CliRun t = run_muse("train sft --config " + cfg + " --out " + dir);
+  const MuseRun t = run_muse({"train", "sft", "--config", cfg, "--out", dir});
   ASSERT_EQ(t.status, 0) << t.err;
   EXPECT_NE(t.err.find("3 steps"), std::string::npos) << t.err;
   const std::string model = dir + "/muse-nano-sft.gguf";
@@ -255,11 +236,11 @@ TEST(NanoCli, TrainSftRunsEndToEndAndMuseRunLoadsTheModel) {
     EXPECT_EQ(f->get_string("tokenizer.ggml.model"), "llama");
     EXPECT_EQ(f->get_string("tokenizer.chat_template"), nano_chat_template());
   }
-  const CliRun g = run_muse("run -m " + model + " -p 'What is 2 + 3?' -n 8 --temp 0 -q");
+  const MuseRun g = run_muse({"run", "-m", model, "-p", "What is 2 + 3?", "-n", "8", "--temp", "0", "-q"});
   ASSERT_EQ(g.status, 0) << g.err;
   EXPECT_GT(g.out.size(), std::string("What is 2 + 3?").size());  // the prompt plus generated text
   // Resuming from the run's own checkpoint at the same step count trains nothing more and re-exports.
-  const CliRun again = run_muse("train sft --config " + cfg + " --out " + dir + " --resume " + dir + "/checkpoint.bin");
+  const MuseRun again = run_muse({"train", "sft", "--config", cfg, "--out", dir, "--resume", dir + "/checkpoint.bin"});
   EXPECT_EQ(again.status, 0) << again.err;
   std::filesystem::remove_all(dir);
 }
@@ -321,11 +302,11 @@ TEST(NanoCli, BadConfigFieldFailsWithItsName) {
     std::ofstream o(path);
     o << R"({"model": {"dim": 0}, "train": {"steps": 1}})";
   }
-  const CliRun t = run_muse("train sft --config " + path + " --out " + testing::TempDir() + "nano_bad_out");
+  const MuseRun t = run_muse({"train", "sft", "--config", path, "--out", testing::TempDir() + "nano_bad_out"});
   EXPECT_NE(t.status, 0);
   EXPECT_NE(t.err.find("model.dim"), std::string::npos) << t.err;
   EXPECT_NE(t.err.find(path), std::string::npos) << t.err;
-  const CliRun missing = run_muse("train sft --config /nonexistent/x.json --out " + testing::TempDir() + "nano_bad_out");
+  const MuseRun missing = run_muse({"train", "sft", "--config", "/nonexistent/x.json", "--out", testing::TempDir() + "nano_bad_out"});
   EXPECT_NE(missing.status, 0);
   EXPECT_NE(missing.err.find("/nonexistent/x.json"), std::string::npos);
 }
