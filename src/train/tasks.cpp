@@ -250,7 +250,10 @@ std::string place_name(int place) {
   static const char* const kNames[] = {"ones",         "tens",          "hundreds",
                                        "thousands",    "ten thousands", "hundred thousands",
                                        "millions",     "ten millions",  "hundred millions",
-                                       "billions",     "ten billions",  "hundred billions"};
+                                       "billions",     "ten billions",  "hundred billions",
+                                       "trillions",    "ten trillions", "hundred trillions",
+                                       "quadrillions", "ten quadrillions", "hundred quadrillions",
+                                       "quintillions"};  // 19 places: every int64_t
   MUSE_ASSERT(place >= 0 && place < static_cast<int>(std::size(kNames)));
   return kNames[place];
 }

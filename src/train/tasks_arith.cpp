@@ -203,9 +203,9 @@ Draft generate_mul(TaskRng& rng, const Difficulty& d) {
     }
     if (parts.size() > 1) {
       int64_t running = parts[0] + parts[1];
-      line(t, fmt::format("Now add the parts: {} + {} = {}.", parts[0], parts[1], running));
+      line(t, fmt::format("Now add the parts: {}.", worked(parts[0], '+', parts[1])));
       for (size_t i = 2; i < parts.size(); ++i) {
-        line(t, fmt::format("Then {} + {} = {}.", running, parts[i], running + parts[i]));
+        line(t, fmt::format("Then {}.", worked(running, '+', parts[i])));
         running += parts[i];
       }
     }
@@ -214,6 +214,79 @@ Draft generate_mul(TaskRng& rng, const Difficulty& d) {
   line(t, fmt::format("Let me double-check: {} / {} = {}. Correct.", product, b, a));
   line(t, fmt::format("So the result is {}.", product));
   return out;
+}
+
+}  // namespace muse::train::detail
+
+namespace muse::train::detail {
+
+std::string worked(int64_t x, char op, int64_t y) {
+  MUSE_ASSERT(x >= 0 && y >= 0);
+  std::string s = fmt::format("{} {} {}", x, op, y);
+  int64_t z = 0;
+  std::string cols;
+  auto col = [&](int place, const std::string& work) {
+    cols += fmt::format("{}{} {}", cols.empty() ? "" : ", ", place_name(place), work);
+  };
+  if (op == '+') {
+    z = x + y;
+    if (x >= 10 || y >= 10) {
+      const std::vector<int> dx = digits_lsb_first(x), dy = digits_lsb_first(y);
+      const size_t n = std::max(dx.size(), dy.size());
+      int carry = 0;
+      for (size_t i = 0; i < n; ++i) {
+        const int a = i < dx.size() ? dx[i] : 0, b = i < dy.size() ? dy[i] : 0;
+        const int sum = a + b + carry;
+        col(static_cast<int>(i), carry ? fmt::format("{}+{}+{}={}", a, b, carry, sum) : fmt::format("{}+{}={}", a, b, sum));
+        carry = sum / 10;
+      }
+    }
+  } else if (op == '-') {
+    MUSE_ASSERT(x >= y);
+    z = x - y;
+    if (x >= 10) {
+      const std::vector<int> dx = digits_lsb_first(x), dy = digits_lsb_first(y);
+      int borrow = 0;
+      for (size_t i = 0; i < dx.size(); ++i) {
+        const int b = i < dy.size() ? dy[i] : 0;
+        const int top = dx[i] < b + borrow ? dx[i] + 10 : dx[i];  // "13-7": this column borrows
+        const int d = top - b - borrow;
+        col(static_cast<int>(i), borrow ? fmt::format("{}-{}-1={}", top, b, d) : fmt::format("{}-{}={}", top, b, d));
+        borrow = top >= 10 ? 1 : 0;
+      }
+    }
+  } else if (op == '*') {
+    MUSE_ASSERT(x <= 9 || y <= 9);
+    z = x * y;
+    const int64_t k = x <= 9 ? x : y, m = x <= 9 ? y : x;
+    if (m >= 10 && k > 0) {  // times 0 is a fact too
+      const std::vector<int> dm = digits_lsb_first(m);
+      int carry = 0;
+      for (size_t i = 0; i < dm.size(); ++i) {
+        const int p = static_cast<int>(k) * dm[i];
+        col(static_cast<int>(i), carry ? fmt::format("{}*{}={}, {}+{}={}", k, dm[i], p, p, carry, p + carry)
+                                       : fmt::format("{}*{}={}", k, dm[i], p));
+        carry = (p + carry) / 10;
+      }
+    }
+  } else {
+    MUSE_ASSERT(op == '/' && y >= 2 && y <= 9 && x % y == 0);
+    z = x / y;
+    if (x >= 10 * y) {
+      const std::string digits = std::to_string(x);
+      int64_t cur = 0;
+      for (size_t i = 0; i < digits.size(); ++i) {
+        cur = cur * 10 + (digits[i] - '0');
+        if (cols.empty() && cur < y && i + 1 < digits.size()) continue;  // "15/4", not "1/4=0 r1"
+        const int64_t q = cur / y, r = cur % y;
+        cols += fmt::format("{}{}/{}={}", cols.empty() ? "" : ", ", cur, y, q);
+        if (r) cols += fmt::format(" r{}", r);
+        cur = r;
+      }
+    }
+  }
+  if (cols.empty()) return fmt::format("{} = {}", s, z);
+  return fmt::format("{}: {}, so {} = {}", s, cols, s, z);
 }
 
 }  // namespace muse::train::detail

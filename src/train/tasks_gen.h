@@ -41,6 +41,17 @@ int digit_count(int64_t v);
 std::string place_name(int place);
 // "Ones", "Tens", ...: place_name with a capital first letter.
 std::string place_title(int place);
+// One arithmetic step written out the compact written way, for the families that use arithmetic
+// inside a bigger problem (chain, word, mul's sum of parts). `op` is '+', '-', '*' or '/'.
+// Multi-digit operands go column by column from the ones, each column on its place name, a carry or
+// borrow shown as the next column's "+1" / "-1" and the last column written whole:
+//   "648 + 2160: ones 8+0=8, tens 4+6=10, hundreds 6+1+1=8, thousands 0+2=2, so 648 + 2160 = 2808"
+//   "53 - 27: ones 13-7=6, tens 5-2-1=2, so 53 - 27 = 26"
+//   "7 * 95: ones 7*5=35, tens 7*9=63, 63+3=66, so 7 * 95 = 665"
+//   "156 / 4: 15/4=3 r3, 36/4=9, so 156 / 4 = 39"
+// A single-digit fact stays one equation: "7 + 5 = 12", "7 * 8 = 56", "0 * 95 = 0", "56 / 7 = 8".
+// REQUIRES: x, y >= 0; for '-' x >= y; for '*' a factor <= 9; for '/' 2 <= y <= 9 dividing x.
+std::string worked(int64_t x, char op, int64_t y);
 // "3, 5, 8"
 std::string join_numbers(const std::vector<int64_t>& values);
 

@@ -148,20 +148,20 @@ Draft generate_word(TaskRng& rng, const Difficulty& d) {
       st.sentences.push_back(st.fill(rng.pick(kStartMore), 0, y, n));
       st.formula = fmt::format("{} + {}", y, n);
       st.formula_additive = true;
-      s += fmt::format("{} has {} more, so {} + {} = {}.", st.name, n, y, n, st.value);
+      s += fmt::format("{} has {} more, so {}.", st.name, n, worked(y, '+', n));
     } else if (start_kind == 4) {
       const int64_t n = rng.range(2, y - 1);
       st.value = y - n;
       st.sentences.push_back(st.fill(rng.pick(kStartFewer), 0, y, n));
       st.formula = fmt::format("{} - {}", y, n);
       st.formula_additive = true;
-      s += fmt::format("{} has {} fewer, so {} - {} = {}.", st.name, n, y, n, st.value);
+      s += fmt::format("{} has {} fewer, so {}.", st.name, n, worked(y, '-', n));
     } else {
       const int64_t k = rng.range(2, 4);
       st.value = y * k;
       st.sentences.push_back(st.fill(rng.pick(kStartTimes), 0, y, 0, k));
       st.formula = fmt::format("{} * {}", y, k);
-      s += fmt::format("{} has {} times as many, so {} * {} = {}.", st.name, k, y, k, st.value);
+      s += fmt::format("{} has {} times as many, so {}.", st.name, k, worked(y, '*', k));
     }
     st.now(s);
     line(t, s);
@@ -186,14 +186,14 @@ Draft generate_word(TaskRng& rng, const Difficulty& d) {
         st.sentences.push_back(st.fill(money ? rng.pick(kMoneyGain) : rng.pick(kGoodsGain), 0, 0, n));
         st.value = cur + n;
         st.formula += fmt::format(" + {}", n);
-        s += fmt::format("This adds {}. {} + {} = {}.", n, cur, n, st.value);
+        s += fmt::format("This adds {}. {}.", n, worked(cur, '+', n));
       } else if (kind == StepKind::kLose) {
         if (cur < 3) continue;
         const int64_t n = rng.range(2, std::min(cur - 1, max_amount));
         st.sentences.push_back(st.fill(money ? rng.pick(kMoneyLose) : rng.pick(kGoodsLose), 0, 0, n));
         st.value = cur - n;
         st.formula += fmt::format(" - {}", n);
-        s += fmt::format("This takes away {}. {} - {} = {}.", n, cur, n, st.value);
+        s += fmt::format("This takes away {}. {}.", n, worked(cur, '-', n));
       } else if (kind == StepKind::kGroupGain || kind == StepKind::kGroupLose) {
         const bool gain = kind == StepKind::kGroupGain;
         int64_t k, m;
@@ -212,16 +212,16 @@ Draft generate_word(TaskRng& rng, const Difficulty& d) {
         const int64_t p = k * m;
         st.value = gain ? cur + p : cur - p;
         st.formula += fmt::format(" {} {} * {}", gain ? '+' : '-', k, m);
-        s += fmt::format("{} groups of {} make {} * {} = {}. ", k, m, k, m, p);
-        s += gain ? fmt::format("This adds {}. {} + {} = {}.", p, cur, p, st.value)
-                  : fmt::format("This takes away {}. {} - {} = {}.", p, cur, p, st.value);
+        s += fmt::format("{} groups of {} make {}. ", k, m, worked(k, '*', m));
+        s += gain ? fmt::format("This adds {}. {}.", p, worked(cur, '+', p))
+                  : fmt::format("This takes away {}. {}.", p, worked(cur, '-', p));
       } else if (kind == StepKind::kTimes) {
         const int64_t k = rng.range(2, 4);
         if (cur * k > times_limit) continue;
         st.sentences.push_back(st.fill(rng.pick(kTimes), 0, 0, 0, k));
         st.value = cur * k;
         st.formula = st.formula_additive ? fmt::format("({}) * {}", st.formula, k) : fmt::format("{} * {}", st.formula, k);
-        s += fmt::format("{} has {} times as many. {} * {} = {}.", st.name, k, cur, k, st.value);
+        s += fmt::format("{} has {} times as many. {}.", st.name, k, worked(cur, '*', k));
       } else {
         std::vector<int64_t> divisors;
         for (int64_t k = 2; k <= 5; ++k) {
@@ -232,7 +232,7 @@ Draft generate_word(TaskRng& rng, const Difficulty& d) {
         st.sentences.push_back(st.fill(rng.pick(kShare), 0, 0, 0, k));
         st.value = cur / k;
         st.formula = st.formula_additive ? fmt::format("({}) / {}", st.formula, k) : fmt::format("{} / {}", st.formula, k);
-        s += fmt::format("{} keeps 1 of {} equal parts. {} / {} = {}.", st.name, k, cur, k, st.value);
+        s += fmt::format("{} keeps 1 of {} equal parts. {}.", st.name, k, worked(cur, '/', k));
       }
       if (kind == StepKind::kGain || kind == StepKind::kLose || kind == StepKind::kGroupGain ||
           kind == StepKind::kGroupLose) {

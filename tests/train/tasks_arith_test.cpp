@@ -4,7 +4,10 @@
 
 #include <regex>
 
+#include <fmt/format.h>
+
 #include "train/tasks.h"
+#include "train/tasks_gen.h"
 #include "train/tasks_test_util.h"
 
 namespace muse::train {
@@ -224,6 +227,140 @@ TEST(TasksMul, EveryDigitProductAndCarryIsRight) {
     }
     EXPECT_GE(parts_seen, 1);
     EXPECT_EQ(written_factor, b) << "the parts do not add up to the second factor";
+  }
+}
+
+// worked(): the compact written method that chain, word and mul's sum of parts use for every multi-digit
+// step. Each column is re-derived here from the operands' own digits, and the digits the columns write
+// (the last column whole) must spell the result.
+TEST(TasksWorked, ColumnsUseTheOperandsDigitsAndSpellTheResult) {
+  const std::regex head(R"(^(\d+) ([-+*/]) (\d+): (.*), so (\d+) ([-+*/]) (\d+) = (\d+)$)");
+  const std::regex add_col(R"(^([a-z ]+) (\d)\+(\d)(?:\+(1))?=(\d+)$)");
+  const std::regex sub_col(R"(^([a-z ]+) (\d+)-(\d)(-1)?=(\d)$)");
+  const std::regex mul_col(R"(^([a-z ]+) (\d)\*(\d)=(\d+)(?:, \4\+(\d)=(\d+))?$)");
+  const std::regex div_col(R"(^(\d+)/(\d)=(\d)(?: r(\d))?$)");
+  uint64_t state = 12345;
+  auto next = [&](int64_t lo, int64_t hi) {
+    state = state * 6364136223846793005ULL + 1442695040888963407ULL;
+    return lo + static_cast<int64_t>((state >> 33) % static_cast<uint64_t>(hi - lo + 1));
+  };
+  // Columns are split at ", " that starts a place name (a mul column has its own ", 63+3=66").
+  auto columns = [](const std::string& body) {
+    std::vector<std::string> out;
+    size_t start = 0;
+    for (size_t i = 0; i + 2 < body.size(); ++i) {
+      if (body[i] == ',' && body[i + 1] == ' ' && std::isalpha(static_cast<unsigned char>(body[i + 2]))) {
+        out.push_back(body.substr(start, i - start));
+        start = i + 2;
+      }
+    }
+    out.push_back(body.substr(start));
+    return out;
+  };
+  auto split_steps = [](const std::string& body) {
+    std::vector<std::string> out;
+    for (size_t start = 0;;) {
+      const size_t comma = body.find(", ", start);
+      out.push_back(body.substr(start, comma - start));
+      if (comma == std::string::npos) return out;
+      start = comma + 2;
+    }
+  };
+  for (int i = 0; i < 4000; ++i) {
+    const char op = "+-*/"[i % 4];
+    int64_t x = next(0, 99999), y = next(0, i % 8 < 4 ? 9 : 9999);
+    if (op == '-' && x < y) std::swap(x, y);
+    if (op == '*') y = next(0, 9);
+    if (op == '/') {
+      y = next(2, 9);
+      x = next(0, 20000) * y;
+    }
+    const std::string w = detail::worked(x, op, y);
+    SCOPED_TRACE(w);
+    const int64_t z = op == '+' ? x + y : op == '-' ? x - y : op == '*' ? x * y : x / y;
+    std::smatch m;
+    const bool trivial = op == '+' ? x < 10 && y < 10 : op == '-' ? x < 10 : op == '*' ? (x < 10 && y < 10) || x == 0 || y == 0 : x < 10 * y;
+    if (trivial) {
+      EXPECT_EQ(w, fmt::format("{} {} {} = {}", x, op, y, z));
+      continue;
+    }
+    ASSERT_TRUE(std::regex_match(w, m, head));
+    EXPECT_EQ(std::stoll(m[1]), x);
+    EXPECT_EQ(std::stoll(m[3]), y);
+    EXPECT_EQ(std::stoll(m[8]), z);
+    const std::vector<int> dx = digits_of(x), dy = digits_of(y);
+    std::string written;  // what the columns write, ones first
+    int carry = 0;
+    const std::vector<std::string> cols = op == '/' ? split_steps(m[4].str()) : columns(m[4].str());
+    if (op == '/') {
+      // Short division from the top: each step divides (remainder * 10 + next digit); the quotient
+      // digits are the answer.
+      std::string quotient;
+      int64_t rem = 0;
+      std::string digits = std::to_string(x);
+      size_t next_digit = 0;
+      for (const std::string& c : cols) {
+        std::smatch d;
+        ASSERT_TRUE(std::regex_match(c, d, div_col)) << c;
+        int64_t cur = rem;
+        do {
+          ASSERT_LT(next_digit, digits.size());
+          cur = cur * 10 + (digits[next_digit++] - '0');
+        } while (quotient.empty() && cur < y && next_digit < digits.size());
+        EXPECT_EQ(std::stoll(d[1]), cur);
+        EXPECT_EQ(std::stoll(d[3]), cur / y);
+        rem = d[4].matched ? std::stoll(d[4]) : 0;
+        EXPECT_EQ(rem, cur % y);
+        quotient += d[3].str();
+      }
+      EXPECT_EQ(next_digit, digits.size());
+      EXPECT_EQ(quotient, std::to_string(z));
+      continue;
+    }
+    const std::vector<int> dm = op == '*' ? digits_of(x <= 9 ? y : x) : dx;
+    const int k = op == '*' ? static_cast<int>(x <= 9 ? x : y) : 0;
+    const size_t n = op == '+' ? std::max(dx.size(), dy.size()) : dm.size();
+    ASSERT_EQ(cols.size(), n);
+    for (size_t j = 0; j < n; ++j) {
+      std::smatch c;
+      const int a = j < dm.size() ? dm[j] : 0, b = j < dy.size() ? dy[j] : 0;
+      int value = 0;
+      if (op == '+') {
+        ASSERT_TRUE(std::regex_match(cols[j], c, add_col)) << cols[j];
+        EXPECT_EQ(std::stoi(c[2]), a);
+        EXPECT_EQ(std::stoi(c[3]), b);
+        EXPECT_EQ(c[4].matched ? 1 : 0, carry);
+        value = std::stoi(c[5]);
+        EXPECT_EQ(value, a + b + carry);
+        carry = value / 10;
+      } else if (op == '-') {
+        ASSERT_TRUE(std::regex_match(cols[j], c, sub_col)) << cols[j];
+        const int top = std::stoi(c[2]);
+        EXPECT_TRUE(top == a || top == a + 10);
+        EXPECT_EQ(std::stoi(c[3]), b);
+        EXPECT_EQ(c[4].matched ? 1 : 0, carry);  // the borrow of the column before
+        value = std::stoi(c[5]);
+        EXPECT_EQ(value, top - b - carry);
+        EXPECT_GE(value, 0);
+        carry = top >= 10 ? 1 : 0;
+      } else {
+        ASSERT_TRUE(std::regex_match(cols[j], c, mul_col)) << cols[j];
+        EXPECT_EQ(std::stoi(c[2]), k);
+        EXPECT_EQ(std::stoi(c[3]), a);
+        EXPECT_EQ(std::stoi(c[4]), k * a);
+        EXPECT_EQ(c[5].matched ? std::stoi(c[5]) : 0, carry);
+        value = c[6].matched ? std::stoi(c[6]) : std::stoi(c[4]);
+        EXPECT_EQ(value, k * a + carry);
+        carry = value / 10;
+      }
+      std::string place = kPlaces[j];
+      place[0] = static_cast<char>(place[0] - 'A' + 'a');
+      EXPECT_EQ(c[1].str(), place);
+      const std::string v = std::to_string(value);
+      written = (j + 1 < n ? v.substr(v.size() - 1) : v) + written;
+    }
+    if (op == '-') written.erase(0, std::min(written.find_first_not_of('0'), written.size() - 1));
+    EXPECT_EQ(written, std::to_string(z));
   }
 }
 

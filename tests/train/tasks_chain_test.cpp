@@ -84,5 +84,35 @@ TEST(TasksChain, ParenthesesAndPrecedenceBothShowUp) {
   EXPECT_GE(precedence_matters, 40);
 }
 
+TEST(TasksChain, EveryStepIsWorkedOutAndEveryProductHasASingleDigitFactor) {
+  // A multi-digit step is written column by column (train::detail::worked, checked digit by digit in
+  // tasks_arith_test), ending in "so x op y = z"; a product always keeps one factor below 10, also
+  // when left-to-right evaluation regroups a product the generator built the other way round.
+  const std::regex math(R"((\d+) ([-+*]) (\d+) = (\d+)\.)");
+  int worked_steps = 0;
+  for (Level l : {Level::kEasy, Level::kStandard, Level::kHard}) {
+    for (uint64_t s = 0; s < 300; ++s) {
+      const Problem p = generate(Family::kChain, difficulty_preset(l), 7000 + s);
+      SCOPED_TRACE(describe(p));
+      for (const std::string& line : lines_of(p.trace)) {
+        if (line.rfind("Let me double-check", 0) == 0) continue;
+        for (std::sregex_iterator it(line.begin(), line.end(), math), end; it != end; ++it) {
+          const int64_t x = std::stoll((*it)[1]), y = std::stoll((*it)[3]), z = std::stoll((*it)[4]);
+          const char op = (*it)[2].str()[0];
+          EXPECT_EQ(z, op == '+' ? x + y : op == '-' ? x - y : x * y) << line;
+          if (op == '*') {
+            EXPECT_TRUE(x <= 9 || y <= 9) << line;
+          }
+          if (std::max(x, y) > 9 && !(op == '*' && std::min(x, y) == 0)) {  // not a one-line fact
+            EXPECT_NE(line.find(": ones "), std::string::npos) << "not worked out column by column: " << line;
+            ++worked_steps;
+          }
+        }
+      }
+    }
+  }
+  EXPECT_GT(worked_steps, 300);
+}
+
 }  // namespace
 }  // namespace muse::train

@@ -8,6 +8,7 @@
 
 #include <cstdint>
 #include <optional>
+#include <sstream>
 #include <string>
 #include <string_view>
 #include <vector>
@@ -138,6 +139,20 @@ inline int check_equations(std::string_view trace, std::string_view context) {
     const std::string_view run = trace.substr(i, j - i);
     i = j;
     if (run.find('=') == std::string_view::npos) continue;
+    // A short-division step with a remainder, "15/4=3 r3": 15 = 4 * 3 + 3 with 0 <= 3 < 4.
+    if (j + 1 < trace.size() && trace[j] == 'r' && trace[j + 1] >= '0' && trace[j + 1] <= '9') {
+      int64_t a = 0, b = 0, q = 0, r = 0;
+      char slash = 0, eq = 0;
+      std::istringstream in{std::string(run)};
+      std::istringstream rin{std::string(trace.substr(j + 1))};
+      if (!(in >> a >> slash >> b >> eq >> q) || slash != '/' || eq != '=' || !(rin >> r)) {
+        ADD_FAILURE() << "unparsable division '" << run << "r...' in " << context;
+      } else if (!(b > 0 && a == b * q + r && r >= 0 && r < b)) {
+        ADD_FAILURE() << "wrong division '" << run << "r" << r << "' in " << context;
+      }
+      ++checked;
+      continue;
+    }
     std::optional<int64_t> first;
     size_t start = 0;
     for (;;) {
