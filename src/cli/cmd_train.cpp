@@ -9,6 +9,7 @@
 #include <memory>
 #include <string>
 #include <thread>
+#include <vector>
 
 #include <nlohmann/json.hpp>
 
@@ -16,6 +17,7 @@
 #include "cli/interrupt.h"
 #include "core/error.h"
 #include "core/thread_pool.h"
+#include "gguf/gguf.h"
 #include "text/chat_template.h"
 #include "text/tokenizer.h"
 #include "train/export.h"
@@ -34,6 +36,7 @@ namespace {
 
 struct TrainSftFlags {
   std::string config;
+  std::string init;
   std::string resume;
   std::string out;
 };
@@ -73,6 +76,20 @@ void run_train_sft(const TrainSftFlags& f) {
   cfg.model.vocab = tok->n_vocab();
   cfg.out_dir = f.out;
   cfg.resume_from = f.resume;
+  std::unique_ptr<train::Model> init;
+  std::vector<std::string> init_tokens;
+  if (!f.init.empty() && f.resume.empty()) {
+    // Warm start: the block weights as they are, the embedding rows matched by token text, so a model
+    // trained on an older vocabulary of the task language carries over to this one.
+    const std::unique_ptr<gguf::File> file = gguf::File::open(f.init);
+    init = train::model_from_gguf(*file);
+    init_tokens = file->get_string_array("tokenizer.ggml.tokens");
+    cfg.warm_start = [&](train::Model& m) {
+      const int64_t matched = train::warm_start(*init, init_tokens, m, nv.tokens);
+      std::fprintf(stderr, "muse train sft: warm start from %s: all block weights, %lld of %lld embedding rows\n",
+                   f.init.c_str(), static_cast<long long>(matched), static_cast<long long>(m.config().vocab));
+    };
+  }
   std::error_code ec;
   std::filesystem::create_directories(f.out, ec);
   if (ec) fail(ErrorCode::kIOError, "--out {}: cannot create the directory: {}", f.out, ec.message());
@@ -181,6 +198,10 @@ void add_train_command(CLI::App& app) {
   sft->add_option("--resume", flags->resume,
                   "Continue from this checkpoint (e.g. OUT/checkpoint.bin) up to the config's steps; the model "
                   "shape must match");
+  sft->add_option("--init", flags->init,
+                  "Start from this model's weights instead of random ones (a GGUF of the same shape, any weight "
+                  "type; embedding rows are matched to the new vocabulary by token text); ignored with --resume, "
+                  "whose checkpoint already holds the weights");
   sft->add_option("--out", flags->out, "Output directory (created if missing)")->required();
   sft->callback([flags] { run_train_sft(*flags); });
 

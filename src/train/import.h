@@ -2,12 +2,16 @@
 // checkpoint.h, the weights only) or from an F32 arch=llama GGUF of the shape export.h writes (tied
 // embeddings, no output.weight). The inverse of export_gguf: export then import gives the same floats.
 //
-// Errors: kUnsupported for another architecture, a non-F32 tensor or an untied output matrix;
+// Quantized tensors (Q8_0, Q4_0, K-quants, F16/BF16) are dequantized: training then continues from the
+// values the engine computes with.
+// Errors: kUnsupported for another architecture or an untied output matrix;
 // kCorruption for a tensor whose shape disagrees with the hyper-parameters; kNotFound for a missing
 // tensor or key; whatever checkpoint/gguf loading throws. Thread-safety: pure.
 #pragma once
 
+#include <cstdint>
 #include <memory>
+#include <span>
 #include <string>
 
 #include "gguf/gguf.h"
@@ -19,5 +23,14 @@ std::unique_ptr<Model> model_from_gguf(const gguf::File& file);
 
 // A path whose first 8 bytes are the checkpoint magic is read as a checkpoint, anything else as GGUF.
 std::unique_ptr<Model> load_model_for_training(const std::string& path);
+
+// Warm start (`muse train sft --init`): copies `from` into `to`, a model of the same shape whose vocabulary
+// and context length may differ. Every block tensor and norm is copied as is; each embedding row of `to`
+// takes the row of the token with the same text in `from` (so a retrained vocabulary keeps what the old
+// model knew of every token they share), and a token `from` lacks keeps `to`'s initialisation.
+// Returns the number of embedding rows copied. Throws kInvalidArgument when the shapes differ or the
+// token lists do not match the vocabularies.
+int64_t warm_start(const Model& from, std::span<const std::string> from_tokens, Model& to,
+                   std::span<const std::string> to_tokens);
 
 }  // namespace muse::train

@@ -41,6 +41,7 @@ Trainer::Trainer(const SftConfig& config, std::span<const Example> data)
       rng_(config.seed) {
   validate_data();
   model_.init_weights(rng_.next_u64());
+  if (config_.warm_start) config_.warm_start(model_);
   ws_ = std::make_unique<Workspace>(config_.model, config_.batch_size, config_.seq_len);
 }
 

@@ -25,6 +25,7 @@
 
 #include <cstdint>
 #include <cstdio>
+#include <functional>
 #include <memory>
 #include <span>
 #include <stop_token>
@@ -64,6 +65,10 @@ struct SftConfig {
   int64_t log_every = 10;      // steps between CSV/progress refreshes (and the loss window they average)
   int64_t checkpoint_every = 0;  // steps between checkpoints; 0: only at the end (and on stop)
   std::string resume_from;     // checkpoint to continue from; empty: fresh start
+  // Fresh runs only: called once on the randomly initialised model before the first step, to start
+  // from other weights instead (a warm start: `muse train sft --init`, train::warm_start). A resumed
+  // run takes everything from its checkpoint and never calls it.
+  std::function<void(Model&)> warm_start;
   std::FILE* progress = stderr;  // where the \r-refreshed progress line goes; nullptr: silent
 
   // Throws kInvalidArgument naming the first bad field.

@@ -9,7 +9,9 @@
 #include <filesystem>
 #include <unistd.h>
 
+#include "core/dtype.h"
 #include "core/error.h"
+#include "core/quant.h"
 #include "gradcheck.h"
 #include "train/export.h"
 #include "train/file_io.h"
@@ -451,6 +453,89 @@ TEST(GrpoImportTest, ExportThenImportGivesTheSameWeights) {
   const std::unique_ptr<Model> back = model_from_gguf(*file);
   EXPECT_EQ(back->config(), m.config());
   for (int64_t i = 0; i < m.n_params(); i++) ASSERT_EQ(back->params()[i], m.params()[i]);
+}
+
+// `muse train sft --init models/muse-nano.gguf` starts from the shipped Q8_0 file: every quantized matrix
+// imports as exactly the values the engine dequantizes.
+TEST(GrpoImportTest, QuantizedGgufImportsAsItsDequantizedValues) {
+  ModelConfig c = toy_config();
+  c.dim = 32;
+  c.ffn_dim = 64;
+  Model m(c);
+  m.init_weights(3);
+  gguf::Writer w;
+  add_model_to_gguf(m, w);
+  gguf::Writer q;  // the same metadata, matrices as Q8_0
+  std::vector<std::vector<uint8_t>> blobs;
+  for (const TensorSpec& t : m.tensors()) {
+    const float* x = m.params().data() + t.offset;
+    if (t.is_norm) {
+      q.add_tensor(t.name, core::DType::kF32, {t.cols},
+                   std::span(reinterpret_cast<const uint8_t*>(x), static_cast<size_t>(t.cols) * sizeof(float)));
+      continue;
+    }
+    const size_t row = core::row_bytes(core::DType::kQ8_0, t.cols);
+    std::vector<uint8_t> bytes(row * static_cast<size_t>(t.rows));
+    for (int64_t r = 0; r < t.rows; ++r) core::quantize_row(core::DType::kQ8_0, x + r * t.cols, bytes.data() + r * row, t.cols);
+    q.add_tensor(t.name, core::DType::kQ8_0, {t.cols, t.rows}, bytes);
+  }
+  const std::unique_ptr<gguf::File> f32 = gguf::File::from_bytes(w.to_bytes(), "f32");
+  for (const auto& [key, value] : f32->metadata()) {
+    if (key != "general.alignment") q.set(key, value);
+  }
+  const std::unique_ptr<Model> back = model_from_gguf(*gguf::File::from_bytes(q.to_bytes(), "q8"));
+  for (const TensorSpec& t : m.tensors()) {
+    const float* x = m.params().data() + t.offset;
+    const float* y = back->params().data() + t.offset;
+    std::vector<float> expect(static_cast<size_t>(t.cols));
+    std::vector<uint8_t> block(core::row_bytes(core::DType::kQ8_0, t.cols));
+    for (int64_t r = 0; r < t.rows; ++r) {
+      if (t.is_norm) {
+        std::copy(x + r * t.cols, x + (r + 1) * t.cols, expect.begin());
+      } else {
+        core::quantize_row(core::DType::kQ8_0, x + r * t.cols, block.data(), t.cols);
+        core::dequantize_row(core::DType::kQ8_0, block.data(), expect.data(), t.cols);
+      }
+      for (int64_t i = 0; i < t.cols; ++i) ASSERT_EQ(y[r * t.cols + i], expect[static_cast<size_t>(i)]) << t.name;
+    }
+  }
+}
+
+TEST(GrpoImportTest, WarmStartCopiesBlocksAndMatchesEmbeddingRowsByText) {
+  ModelConfig a = toy_config();
+  a.vocab = 4;
+  ModelConfig b = a;
+  b.vocab = 5;
+  b.max_seq = 32;  // a longer context is fine: no parameter depends on it
+  Model from(a), to(b);
+  from.init_weights(1);
+  to.init_weights(2);
+  const Model fresh = to;
+  const std::vector<std::string> from_tokens = {"a", "b", "c", "d"};
+  const std::vector<std::string> to_tokens = {"c", "x", "a", "d", "y"};
+  EXPECT_EQ(warm_start(from, from_tokens, to, to_tokens), 3);
+  const int64_t dim = a.dim;
+  auto row = [&](const Model& m, int64_t r) { return std::vector<float>(m.params().begin() + r * dim, m.params().begin() + (r + 1) * dim); };
+  ASSERT_EQ(to.tensors().front().name, "token_embd.weight");
+  EXPECT_EQ(row(to, 0), row(from, 2));
+  EXPECT_EQ(row(to, 1), row(fresh, 1));  // "x" is new: keeps its initialisation
+  EXPECT_EQ(row(to, 2), row(from, 0));
+  EXPECT_EQ(row(to, 3), row(from, 3));
+  EXPECT_EQ(row(to, 4), row(fresh, 4));
+  for (size_t t = 1; t < to.tensors().size(); ++t) {
+    const TensorSpec& s = from.tensors()[t];
+    const TensorSpec& d = to.tensors()[t];
+    for (int64_t i = 0; i < s.n_elements(); ++i) ASSERT_EQ(to.params()[d.offset + i], from.params()[s.offset + i]) << s.name;
+  }
+  ModelConfig wide = b;
+  wide.ffn_dim = 48;
+  Model other(wide);
+  try {
+    warm_start(from, from_tokens, other, to_tokens);
+    FAIL() << "a model of another shape was accepted";
+  } catch (const Error& e) {
+    EXPECT_NE(std::string(e.what()).find("ffn 32"), std::string::npos) << e.what();
+  }
 }
 
 }  // namespace
