@@ -72,7 +72,9 @@ void AgentController::end_thinking() {
 
 engine::Directive AgentController::on_token(const engine::TokenEvent& ev) {
   engine::Directive d;
-  if (!ev.top.empty()) confidence_.push(token_confidence(ev.top));
+  if (!ev.top.empty()) {
+    confidence_.push(token_confidence(ev.top.first(std::min(ev.top.size(), static_cast<size_t>(s_.confidence_top)))));
+  }
   if (phase_ == Phase::kDone) {
     d.stop = true;
     return d;
@@ -100,6 +102,12 @@ engine::Directive AgentController::on_token(const engine::TokenEvent& ev) {
   }
   ++answer_;
   emit_content(answer_dec_.push(ev.token));
+  if (s_.logprobs >= 0 && visible_ && !stop_.stopped()) {
+    AnswerLogprob lp{ev.token, ev.logprob, {}};
+    const size_t n = std::min(ev.top.size(), static_cast<size_t>(s_.logprobs));
+    lp.top.assign(ev.top.begin(), ev.top.begin() + static_cast<std::ptrdiff_t>(n));
+    answer_logprobs_.push_back(std::move(lp));
+  }
   // A token the constraint rejects was banned, so it cannot have been sampled; stop rather than go on
   // outside the grammar if it happens anyway.
   const bool off_grammar = s_.constraint && !s_.constraint->accept(ev.token);

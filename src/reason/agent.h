@@ -61,6 +61,14 @@ class TokenConstraint {
   virtual bool finished() const = 0;          // complete, and nothing may follow
 };
 
+// One answer token with its log-probability under the raw logits and, when asked for, the most likely
+// alternatives at that position (most likely first): the OpenAI `logprobs` of the content.
+struct AnswerLogprob {
+  int32_t token = 0;
+  float logprob = 0.0f;
+  std::vector<engine::TokenLogprob> top;
+};
+
 struct AgentSetup {
   const text::Tokenizer* tok = nullptr;
   ThinkTags tags;
@@ -71,6 +79,11 @@ struct AgentSetup {
   std::vector<int32_t> eog;         // end-of-generation tokens of the vocabulary
   std::vector<std::string> stop;    // stop strings for the answer
   int confidence_window = 64;
+  int confidence_top = 5;           // alternatives a token's confidence averages over (of TokenEvent::top)
+  // Record answer-token log-probabilities: -1 no; n >= 0 yes, each with n alternatives (the scheduler
+  // must be asked for at least n top logprobs). Leading whitespace before the first visible character
+  // and a token that completes a stop string are not part of the content, so they are not recorded.
+  int logprobs = -1;
   std::function<void(DeltaKind, std::string_view)> on_delta;  // may be empty
   std::unique_ptr<TokenConstraint> constraint;  // may be null: the answer is free
 };
@@ -93,6 +106,7 @@ class AgentController {
   const std::string& reasoning() const { return reasoning_; }
   const std::string& content() const { return content_; }
   const ConfidenceWindow& confidence() const { return confidence_; }
+  const std::vector<AnswerLogprob>& answer_logprobs() const { return answer_logprobs_; }
 
  private:
   std::vector<int32_t> ban_set() const;
@@ -109,6 +123,7 @@ class AgentController {
   text::StreamDecoder think_dec_, answer_dec_;
   engine::StopMatcher stop_;
   ConfidenceWindow confidence_;
+  std::vector<AnswerLogprob> answer_logprobs_;
 };
 
 }  // namespace muse::reason

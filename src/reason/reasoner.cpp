@@ -123,6 +123,8 @@ AgentSetup Reasoner::setup_for(const Request& req, bool thinking, int64_t think_
   s.eog = eog_;
   s.stop = req.stop;
   s.confidence_window = req.early_stop.window;
+  s.confidence_top = kTopLogprobs;
+  s.logprobs = req.logprobs;
   if (req.answer_constraint) s.constraint = req.answer_constraint();
   return s;
 }
@@ -249,6 +251,7 @@ AgentTrace make_trace(const engine::SeqInfo& info, const AgentController& ctl, i
   t.mean_confidence = ctl.confidence().mean();
   t.budget_hit = ctl.budget_hit();
   t.finish = engine::finish_reason_name(info.finish);
+  t.logprobs = ctl.answer_logprobs();
   if (auto a = extract_answer(t.content, pattern)) {
     t.answer = a->normalized;
     t.answer_how = a->how;
@@ -334,7 +337,7 @@ Result Reasoner::run(const Request& req) {
   // The agents: agent i has seed + i*golden and, in contemplating, a temperature spread around the base.
   Pass main;
   main.early_stop = req.mode == Mode::kContemplating;
-  main.top_logprobs = req.mode == Mode::kContemplating ? kTopLogprobs : 0;
+  main.top_logprobs = std::max(req.mode == Mode::kContemplating ? kTopLogprobs : 0, req.logprobs);
   for (int i = 0; i < n; ++i) {
     AgentRun r;
     r.index = i;
@@ -383,7 +386,7 @@ Result Reasoner::run(const Request& req) {
   if (req.mode == Mode::kContemplating && req.refine && !res.cancelled) {
     const std::vector<Candidate> before = candidates();
     Pass refine;
-    refine.top_logprobs = kTopLogprobs;
+    refine.top_logprobs = std::max(kTopLogprobs, req.logprobs);
     for (const AgentTrace& t : res.agents) {
       if (t.stopped_early || t.content.empty()) continue;
       std::vector<ChatMessage> msgs = req.messages;
@@ -410,6 +413,7 @@ Result Reasoner::run(const Request& req) {
       a.confidence = t.confidence;
       a.mean_confidence = t.mean_confidence;
       a.finish = t.finish;
+      a.logprobs = t.logprobs;
       a.budget_hit = a.budget_hit || t.budget_hit;
       a.refined = true;
       a.usage.prompt_tokens += static_cast<int64_t>(r.prompt.size());
@@ -432,6 +436,7 @@ Result Reasoner::run(const Request& req) {
     res.content = t.content;
     res.reasoning = t.reasoning;
     res.answer = t.answer;
+    res.logprobs = t.logprobs;
     res.winner = 0;
   } else {
     res.candidates = candidates();
@@ -442,6 +447,7 @@ Result Reasoner::run(const Request& req) {
       ChatMessage& last = msgs.back();
       last.content = synthesis_message(last.content, res.candidates, agg);
       Pass synth;
+      synth.top_logprobs = std::max(0, req.logprobs);
       AgentRun r;
       r.index = -1;
       const Prepared p = prepare(msgs, false);
@@ -464,6 +470,7 @@ Result Reasoner::run(const Request& req) {
       if (synthesized) {
         res.content = t.content;
         res.reasoning = t.reasoning;
+        res.logprobs = t.logprobs;
       } else {
         res.notes.push_back("the synthesizer wrote no answer; using the vote");
       }
@@ -485,6 +492,7 @@ Result Reasoner::run(const Request& req) {
         const AgentTrace& w = res.agents[static_cast<size_t>(res.winner)];
         res.content = w.content;
         res.reasoning = w.reasoning;
+        res.logprobs = w.logprobs;
         if (req.on_delta && !res.content.empty()) req.on_delta({-1, DeltaKind::kContent, res.content});
       }
     }

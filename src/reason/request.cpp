@@ -57,6 +57,7 @@ void Request::validate() const {
          answer_reserve, max_tokens);
   }
   sampling.validate();
+  if (logprobs < -1 || logprobs > 20) fail(ErrorCode::kInvalidArgument, "logprobs must be in -1..20 (got {})", logprobs);
   if (!agent_temperatures.empty()) {
     if (mode == Mode::kContemplating && static_cast<int>(agent_temperatures.size()) != agents) {
       fail(ErrorCode::kInvalidArgument, "agent_temperatures has {} values for {} agents", agent_temperatures.size(),

@@ -72,6 +72,9 @@ struct Request {
   EarlyStopOptions early_stop;
   bool refine = false;            // one refinement round before aggregation
   std::vector<std::string> stop;  // stop strings for the answer
+  // Answer-token log-probabilities in the result (Result::logprobs): -1 none; 0..20 each content token's
+  // log-probability with this many most likely alternatives (OpenAI logprobs / top_logprobs).
+  int logprobs = -1;
   // OpenAI-style tool definitions for the chat template's `tools` variable; null or empty: none.
   nlohmann::json tools;
   // When set, each agent's answer (after its thinking) is limited by a fresh constraint from this
@@ -114,6 +117,7 @@ struct AgentTrace {
   bool stopped_early = false;
   bool refined = false;
   std::string finish;            // engine finish reason ("eog", "length", ...) or "early-stop"
+  std::vector<AnswerLogprob> logprobs;  // the content's tokens, when Request::logprobs >= 0
 };
 
 struct Result {
@@ -121,6 +125,7 @@ struct Result {
   std::string content;    // the final answer text
   std::string reasoning;  // the reasoning behind it (the winner's, or the synthesizer's)
   std::string answer;     // normalized extracted answer (empty when none)
+  std::vector<AnswerLogprob> logprobs;  // content tokens of the final answer (Request::logprobs >= 0)
   int winner = -1;        // agent whose content is the final one; -1 for synthesis
   std::vector<AgentTrace> agents;
   std::vector<Candidate> candidates;  // what the aggregation saw (contemplating)

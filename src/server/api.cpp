@@ -111,8 +111,6 @@ void reject_unsupported(const json& body) {
       bad(t, fmt::format("{}: the legacy function-calling fields are not supported; use tools and tool_choice", t));
     }
   }
-  if (get_bool(body, "logprobs", false)) bad("logprobs", "logprobs are not supported yet");
-  if (get_int(body, "top_logprobs", 0, 0, 20) != 0) bad("top_logprobs", "logprobs are not supported yet");
   if (get_bool(body, "echo", false)) bad("echo", "echo is not supported");
 }
 
@@ -419,6 +417,10 @@ ChatCall parse_chat(const json& body, const ApiLimits& limits) {
   r.max_tokens = get_int(body, "max_completion_tokens", r.max_tokens, 1, int64_t{1} << 20);
   r.stop = get_stop(body);
   call.n = static_cast<int>(get_int(body, "n", 1, 1, 8));
+  const bool logprobs = get_bool(body, "logprobs", false);
+  const int64_t top_logprobs = get_int(body, "top_logprobs", 0, 0, 20);
+  if (field(body, "top_logprobs") && !logprobs) bad("top_logprobs", "top_logprobs: needs logprobs: true");
+  r.logprobs = logprobs ? static_cast<int>(top_logprobs) : -1;
   if (const json* rf = field(body, "response_format")) {
     if (!rf->is_object()) bad("response_format", "response_format: expected an object");
     const std::string type = get_string(*rf, "type").value_or("text");
@@ -502,7 +504,30 @@ CompletionCall parse_completion(const json& body) {
   call.request.max_tokens = get_int(body, "max_tokens", 16, 1, int64_t{1} << 20);
   call.request.stop = get_stop(body);
   if (get_int(body, "n", 1, 1, 1) != 1) bad("n", "n: only 1 is supported");
+  if (field(body, "logprobs") && !field(body, "logprobs")->is_null()) {
+    bad("logprobs", "logprobs: not supported in /v1/completions yet (use /v1/chat/completions)");
+  }
   return call;
+}
+
+json logprobs_json(const std::vector<reason::AnswerLogprob>& logprobs, const text::Tokenizer& tok) {
+  const auto entry = [&](int32_t id, float logprob) {
+    const std::string piece = tok.token_to_piece(id);
+    json bytes = json::array();
+    for (unsigned char c : piece) bytes.push_back(static_cast<int>(c));
+    // A piece may be part of a UTF-8 character: "token" is its text (invalid bytes become U+FFFD when the
+    // reply is written), "bytes" the exact bytes, as OpenAI does.
+    return json{{"token", piece}, {"logprob", std::isfinite(logprob) ? logprob : -9999.0f}, {"bytes", std::move(bytes)}};
+  };
+  json content = json::array();
+  for (const reason::AnswerLogprob& lp : logprobs) {
+    json e = entry(lp.token, lp.logprob);
+    json top = json::array();
+    for (const engine::TokenLogprob& t : lp.top) top.push_back(entry(t.token, t.logprob));
+    e["top_logprobs"] = std::move(top);
+    content.push_back(std::move(e));
+  }
+  return {{"content", std::move(content)}, {"refusal", nullptr}};
 }
 
 json usage_json(const reason::Usage& u) {

@@ -81,6 +81,8 @@ struct CompletionCall {
 };
 CompletionCall parse_completion(const nlohmann::json& body);
 
+// OpenAI chat logprobs: {"content": [{"token", "logprob", "bytes", "top_logprobs": [...]}], "refusal": null}.
+nlohmann::json logprobs_json(const std::vector<reason::AnswerLogprob>& logprobs, const text::Tokenizer& tok);
 // OpenAI usage: completion_tokens = every generated token of every agent; reasoning = thinking + forced.
 nlohmann::json usage_json(const reason::Usage& u);
 // "stop" | "length" for a result's final answer.

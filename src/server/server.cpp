@@ -349,6 +349,11 @@ struct Server::Impl {
           ch->push(sse(chunk(st, i, {{"aggregation", aggregation_json(res, st.call.request.aggregate)}})));
         }
         json last = chunk(st, i, json::object(), calls_made ? std::string("tool_calls") : finish_reason(res));
+        // Log-probabilities come whole with the last chunk of a choice (the content deltas are text
+        // pieces, not tokens); a client that appends each chunk's logprobs.content gets the full list.
+        if (st.call.request.logprobs >= 0) {
+          last["choices"][0]["logprobs"] = logprobs_json(res.logprobs, engine.tokenizer());
+        }
         last["openmuse"] = openmuse_json(res, false);
         ch->push(sse(last));
       }
@@ -402,7 +407,8 @@ struct Server::Impl {
         finish = "tool_calls";
       }
       if (!r.reasoning.empty()) msg["reasoning_content"] = r.reasoning;
-      choices.push_back({{"index", i}, {"message", std::move(msg)}, {"finish_reason", finish}, {"logprobs", nullptr}});
+      const json logprobs = st.call.request.logprobs >= 0 ? logprobs_json(r.logprobs, engine.tokenizer()) : json(nullptr);
+      choices.push_back({{"index", i}, {"message", std::move(msg)}, {"finish_reason", finish}, {"logprobs", logprobs}});
     }
     json out = {{"id", st.id}, {"object", "chat.completion"}, {"created", st.created}, {"model", st.call.model},
                 {"choices", std::move(choices)}, {"usage", usage_json(total_usage(st.results))}};

@@ -85,7 +85,7 @@ TEST(Api, BadFieldsAre400sNamingTheField) {
                         Case{"stream", 1}, Case{"stop", json::array({1})}, Case{"stop", json::array({"a", "b", "c", "d", "e"})},
                         Case{"n", 0}, Case{"n", 100}, Case{"mode", "fast"}, Case{"agents", 0}, Case{"agents", 99},
                         Case{"aggregate", "max"}, Case{"think_budget", -2}, Case{"seed", "x"},
-                        Case{"logprobs", true}, Case{"top_logprobs", 3}, Case{"frequency_penalty", 0.5},
+                        Case{"logprobs", "yes"}, Case{"top_logprobs", 3}, Case{"top_logprobs", -1}, Case{"frequency_penalty", 0.5},
                         Case{"response_format", {{"type", "xml"}}}, Case{"stream_options", 3}}) {
     json b = base();
     b[c.field] = c.value;

@@ -9,6 +9,7 @@
 #include <sys/socket.h>
 
 #include <chrono>
+#include <cmath>
 #include <filesystem>
 #include <future>
 #include <set>
@@ -166,6 +167,70 @@ TEST(Server, ThinkingSeparatesReasoningFromContent) {
   EXPECT_EQ(usage["completion_tokens"], u["completion_tokens"]);
   EXPECT_EQ(usage["completion_tokens_details"], u["completion_tokens_details"]);
   EXPECT_EQ(usage["prompt_tokens"], u["prompt_tokens"]);
+}
+
+TEST(Server, LogprobsCoverTheAnswerTokensAndStreamWithTheLastChunk) {
+  Running s(models::think_model());
+  json req = chat("thinking", 40);
+  req["think_budget"] = 8;
+  req["logprobs"] = true;
+  req["top_logprobs"] = 3;
+  auto r = s.post("/v1/chat/completions", req);
+  ASSERT_TRUE(r);
+  ASSERT_EQ(r->status, 200) << r->body;
+  const json j = json::parse(r->body);
+  const std::string content = j["choices"][0]["message"]["content"];
+  const json& lp = j["choices"][0]["logprobs"]["content"];
+  ASSERT_TRUE(lp.is_array());
+  ASSERT_FALSE(lp.empty()) << "the answer has tokens: " << content;
+  // The answer's tokens, in order: their bytes spell the content (after the whitespace that separates it
+  // from the thinking block); each has its 3 most likely alternatives, most likely first, and greedy
+  // decoding never picks a token less likely than the best alternative.
+  std::string spelled;
+  for (const json& e : lp) {
+    for (int b : e["bytes"]) spelled.push_back(static_cast<char>(b));
+    const float chosen = e["logprob"];
+    EXPECT_LE(chosen, 0.0f);
+    ASSERT_EQ(e["top_logprobs"].size(), 3u);
+    double mass = 0.0;
+    float prev = 0.0f;
+    for (size_t k = 0; k < 3; ++k) {
+      const float v = e["top_logprobs"][k]["logprob"];
+      if (k > 0) {
+        EXPECT_LE(v, prev);
+      }
+      prev = v;
+      mass += std::exp(v);
+    }
+    EXPECT_LE(mass, 1.0 + 1e-4);
+    EXPECT_LE(chosen, e["top_logprobs"][0]["logprob"].get<float>() + 1e-4f);
+  }
+  // The random model writes bytes that are not UTF-8, which the content shows as U+FFFD; its ASCII must
+  // match exactly.
+  const auto ascii = [](std::string t) {
+    std::erase_if(t, [](char c) { return static_cast<unsigned char>(c) >= 0x80; });
+    return t;
+  };
+  EXPECT_EQ(ascii(spelled.substr(std::min(spelled.size(), spelled.find_first_not_of(" \t\r\n")))), ascii(content));
+  EXPECT_LE(static_cast<int64_t>(lp.size()), j["usage"]["completion_tokens"].get<int64_t>());
+
+  // Streamed: the same list, whole, in the choice's last chunk.
+  req["stream"] = true;
+  auto st = s.post("/v1/chat/completions", req);
+  ASSERT_TRUE(st);
+  ASSERT_EQ(st->status, 200);
+  json streamed;
+  for (const json& c : chunks(st->body)) {
+    if (!c["choices"].empty() && c["choices"][0].contains("logprobs")) {
+      streamed = c["choices"][0]["logprobs"]["content"];
+    }
+  }
+  EXPECT_EQ(streamed, lp);
+
+  // Without logprobs the field stays null, as OpenAI's.
+  auto plain = s.post("/v1/chat/completions", chat("thinking", 24));
+  ASSERT_TRUE(plain);
+  EXPECT_TRUE(json::parse(plain->body)["choices"][0]["logprobs"].is_null());
 }
 
 TEST(Server, InstantHasNoReasoning) {
