@@ -399,6 +399,7 @@ ChatCall parse_chat(const json& body, const ApiLimits& limits) {
   tool_choice_from(body, call);
   call.tool_format = limits.tool_format;
   call.parse_calls = !call.tools.empty() && call.tool_choice != "none";
+  call.parallel_tool_calls = get_bool(body, "parallel_tool_calls", true);
   if (call.parse_calls) {
     r.tools = json::array();
     for (const tools::ToolSpec& t : call.tools) {
@@ -598,11 +599,19 @@ std::string new_call_id() {
   return fmt::format("call_{:016x}", rng());
 }
 
-ReplyCalls split_tool_calls(tools::ToolFormat format, const std::string& content) {
+std::string dropped_call_note(const std::string& name) {
+  return fmt::format("parallel_tool_calls is false: a further call (to {}) was dropped", name);
+}
+
+ReplyCalls split_tool_calls(tools::ToolFormat format, const std::string& content, bool parallel) {
   ReplyCalls out;
   for (tools::ParseEvent& ev : tools::parse_tool_calls(format, content)) {
     switch (ev.kind) {
       case tools::ParseEvent::kToolCall:
+        if (!parallel && !out.calls.empty()) {
+          out.notes.push_back(dropped_call_note(ev.call.name));
+          break;
+        }
         ev.call.id = new_call_id();
         out.calls.push_back(std::move(ev.call));
         break;

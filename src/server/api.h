@@ -65,6 +65,7 @@ struct ChatCall {
   std::string tool_choice = "auto";
   std::string tool_name;
   bool parse_calls = false;
+  bool parallel_tool_calls = true;  // false: at most one call per reply (later ones dropped with a note)
   tools::ToolFormat tool_format = tools::ToolFormat::kHermes;
   // The grammar every answer must match (tool_choice required or named, response_format json_object or
   // json_schema); null: the answer is free.
@@ -100,7 +101,10 @@ struct ReplyCalls {
   std::string content;
   std::vector<std::string> notes;
 };
-ReplyCalls split_tool_calls(tools::ToolFormat format, const std::string& content);
+// parallel = false (the request's parallel_tool_calls): only the first call is kept, each further one
+// becomes a note (dropped_call_note), its text dropped too.
+ReplyCalls split_tool_calls(tools::ToolFormat format, const std::string& content, bool parallel = true);
+std::string dropped_call_note(const std::string& name);
 // A fresh call id, "call_" + 16 hex digits (clients send it back in tool messages).
 std::string new_call_id();
 // OpenAI's {"id", "type": "function", "function": {"name", "arguments": "<JSON string>"}}; with

@@ -283,6 +283,10 @@ struct Server::Impl {
         if (at_end) parser->finish(events);
         for (tools::ParseEvent& ev : events) {
           if (ev.kind == tools::ParseEvent::kToolCall) {
+            if (!st.call.parallel_tool_calls && n_calls > 0) {
+              call_notes.push_back(dropped_call_note(ev.call.name));
+              continue;
+            }
             send_role();
             ev.call.id = new_call_id();
             ch->push(sse(chunk(st, i, {{"tool_calls", json::array({tool_call_json(ev.call, n_calls++)})}})));
@@ -337,7 +341,7 @@ struct Server::Impl {
         if (parser) send_answer("", true);
         calls_made = n_calls > 0;
       } else if (st.call.parse_calls) {
-        st.replies.push_back(split_tool_calls(st.call.tool_format, res.content));
+        st.replies.push_back(split_tool_calls(st.call.tool_format, res.content, st.call.parallel_tool_calls));
         call_notes = st.replies.back().notes;
         calls_made = !st.replies.back().calls.empty();
       }

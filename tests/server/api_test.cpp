@@ -85,7 +85,7 @@ TEST(Api, BadFieldsAre400sNamingTheField) {
                         Case{"stream", 1}, Case{"stop", json::array({1})}, Case{"stop", json::array({"a", "b", "c", "d", "e"})},
                         Case{"n", 0}, Case{"n", 100}, Case{"mode", "fast"}, Case{"agents", 0}, Case{"agents", 99},
                         Case{"aggregate", "max"}, Case{"think_budget", -2}, Case{"seed", "x"},
-                        Case{"logprobs", "yes"}, Case{"top_logprobs", 3}, Case{"top_logprobs", -1}, Case{"frequency_penalty", 0.5},
+                        Case{"logprobs", "yes"}, Case{"parallel_tool_calls", "no"}, Case{"top_logprobs", 3}, Case{"top_logprobs", -1}, Case{"frequency_penalty", 0.5},
                         Case{"response_format", {{"type", "xml"}}}, Case{"stream_options", 3}}) {
     json b = base();
     b[c.field] = c.value;
@@ -212,6 +212,10 @@ TEST(Api, ToolChoiceDecidesWhatTheModelSeesAndTheGrammar) {
   ASSERT_EQ(aut.request.tools.size(), 2u);
   EXPECT_EQ(aut.request.tools[1]["function"]["name"], "get_time");
   EXPECT_EQ(aut.grammar, nullptr);
+  EXPECT_TRUE(aut.parallel_tool_calls);
+  b["parallel_tool_calls"] = false;
+  EXPECT_FALSE(parse_chat(b, ApiLimits{}).parallel_tool_calls);
+  b.erase("parallel_tool_calls");
 
   b["tool_choice"] = "none";  // none: the model does not see them and nothing is parsed
   const ChatCall none = parse_chat(b, ApiLimits{});
@@ -297,6 +301,18 @@ TEST(Api, SplitToolCallsKeepsTheTextAndMakesOpenAiCalls) {
   EXPECT_NE(r.content.find("{oops}"), std::string::npos);  // a call that does not parse stays visible
   EXPECT_EQ(r.notes.size(), 1u);
   EXPECT_EQ(tool_call_json(r.calls[1]).count("index"), 0u);
+
+  // parallel_tool_calls: false keeps the first call; the second becomes a note naming it.
+  const ReplyCalls one = split_tool_calls(
+      tools::ToolFormat::kHermes,
+      "<tool_call>\n{\"name\": \"get_weather\", \"arguments\": {\"city\": \"Paris\"}}\n</tool_call>\n"
+      "<tool_call>\n{\"name\": \"get_time\", \"arguments\": {}}\n</tool_call>",
+      /*parallel=*/false);
+  ASSERT_EQ(one.calls.size(), 1u);
+  EXPECT_EQ(one.calls[0].name, "get_weather");
+  ASSERT_EQ(one.notes.size(), 1u);
+  EXPECT_NE(one.notes[0].find("get_time"), std::string::npos) << one.notes[0];
+  EXPECT_EQ(one.content.find("get_time"), std::string::npos);
 }
 
 TEST(Api, JsonObjectAddsAnInstruction) {
