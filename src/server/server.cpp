@@ -2,6 +2,7 @@
 
 #include <httplib.h>
 
+#include <atomic>
 #include <chrono>
 #include <cmath>
 #include <condition_variable>
@@ -235,6 +236,7 @@ struct Server::Impl {
     std::vector<int> streamed_calls;  // per result, tool calls sent as deltas (streaming)
     Clock::time_point t0 = Clock::now();
     bool first_token = false;
+    std::atomic<bool> generating{false};  // a forward pass of the answer ran: the request was accepted
   };
 
   json chunk_base(const ChatState& st) const {
@@ -253,7 +255,10 @@ struct Server::Impl {
     for (int i = 0; i < st.call.n; ++i) {
       reason::Request r = st.call.request;
       r.sampling.seed += static_cast<uint64_t>(i);
-      r.should_cancel = [&slot] { return slot.cancelled(); };
+      r.should_cancel = [&slot, &st] {
+        st.generating = true;
+        return slot.cancelled();
+      };
       if (st.call.grammar) {
         const tools::TokenTrie* trie = &slot.token_trie();
         r.answer_constraint = [g = st.call.grammar, trie] { return tools::make_answer_constraint(g, *trie); };
@@ -441,17 +446,48 @@ struct Server::Impl {
     if (!st->call.stream) {
       auto task = submit([this, st](Slot& slot) { run_chat(slot, *st, nullptr); }, res);
       if (!task) return;
-      task->wait();
-      if (auto err = task->error()) {
-        try {
-          std::rethrow_exception(err);
-        } catch (const std::exception& e) {
-          send_error(res, api_error_from(e));
+      // The body of a finished task: the completion, or the error it threw (with its status while the
+      // status line is not sent yet).
+      auto finish = [this, st, auth, task](httplib::Response* plain) {
+        if (auto err = task->error()) {
+          try {
+            std::rethrow_exception(err);
+          } catch (const std::exception& e) {
+            const ApiError ae = api_error_from(e);
+            if (plain) send_error(*plain, ae);
+            return dump(error_json(ae));
+          }
         }
+        account(auth, total_usage(st->results));
+        return dump(chat_response(*st));
+      };
+      // Until the answer's first forward pass, a failure (a prompt over the context, a bad template) is
+      // still a plain HTTP error with its status.
+      while (!task->done() && !st->generating.load()) task->wait_for(0.02);
+      if (task->done()) {
+        const std::string body = finish(&res);
+        if (res.status < 400) res.set_content(body, "application/json");
         return;
       }
-      account(auth, total_usage(st->results));
-      res.set_content(dump(chat_response(*st)), "application/json");
+      // Then the reply is sent chunked: a space (JSON allows whitespace before the value) every 0.1 s
+      // until the completion is ready, so that a client that hangs up is noticed by a failed
+      // write and its generation cancelled, as with streaming.
+      Metrics* m = &metrics;
+      res.set_chunked_content_provider(
+          "application/json",
+          [task, finish](size_t, httplib::DataSink& sink) {
+            if (!task->wait_for(0.1)) return sink.write(" ", 1);
+            const std::string body = finish(nullptr);
+            if (!sink.write(body.data(), body.size())) return false;
+            sink.done();
+            return true;
+          },
+          [task, m](bool success) {
+            if (!success && !task->done()) {
+              task->cancel = true;
+              m->cancelled();
+            }
+          });
       return;
     }
     auto ch = std::make_shared<Channel>();

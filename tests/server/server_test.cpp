@@ -472,6 +472,45 @@ TEST(Server, ADisconnectCancelsTheGeneration) {
 // request gets. With quantized weights the kernels for 3+ tokens sum a row's blocks in a different
 // order than the one- and two-token kernels (core/matmul_gemm_avx512.cpp), so batched and solo logits
 // can differ in the last bits and a sampled text can diverge; the F32 kernels sum in one order.
+TEST(Server, ANonStreamingClientThatHangsUpIsCancelledToo) {
+  EngineOptions eo;
+  eo.n_ctx = 4096;
+  Running s(models::think_model(), eo);
+  // This tiny model writes 4000 tokens in a fraction of a second: 8 choices of them leave time to
+  // notice the hang-up.
+  json req = chat("thinking", 4000);
+  req["think_budget"] = -1;
+  req["n"] = 8;
+  req["messages"][0]["content"] = "Think for a long time.";
+  // Once generation runs, the reply's status line goes out and whitespace follows until the JSON is
+  // ready; hanging up then makes a write fail, and that cancels the request.
+  read_then_hang_up(s.port, req.dump(), "200 OK", 1);
+  const auto t0 = std::chrono::steady_clock::now();
+  EngineStats st = s.engine->stats();
+  while ((st.active > 0 || st.kv_pages_used > 8) && std::chrono::steady_clock::now() - t0 < std::chrono::seconds(20)) {
+    usleep(10000);
+    st = s.engine->stats();
+  }
+  EXPECT_EQ(st.active, 0);
+  auto met = s.client().Get("/metrics");
+  ASSERT_TRUE(met);
+  EXPECT_EQ(metric(met->body, "muse_cancelled_total"), 1);
+  EXPECT_LT(st.forward_calls, 16000) << "of the ~32000 that 8 choices of ~4000 tokens take";
+
+  // A client that stays gets the whole completion, whitespace first, as valid JSON.
+  auto r = s.post("/v1/chat/completions", chat("thinking", 24));
+  ASSERT_TRUE(r);
+  EXPECT_EQ(r->status, 200);
+  const json j = json::parse(r->body, nullptr, false);
+  ASSERT_FALSE(j.is_discarded()) << r->body;
+  EXPECT_EQ(j["object"], "chat.completion");
+  // And an error found before generation keeps its status (a prompt over the context).
+  json big = chat("thinking", 24, std::string(6000, 'x'));
+  auto e = s.post("/v1/chat/completions", big);
+  ASSERT_TRUE(e);
+  EXPECT_EQ(e->status, 400) << e->body;
+}
+
 TEST(Server, ConcurrentRequestsShareStepsAndMatchSoloRuns) {
   EngineOptions eo;
   eo.parallel = 3;
