@@ -268,10 +268,10 @@ Result Reasoner::run(const Request& req) {
   res.mode = req.mode;
   res.kv_page_bytes = sched_->cache().page_bytes();
   const engine::SchedulerStats stats0 = sched_->stats();
-  const int n = req.mode == Mode::kContemplating ? req.agents : 1;
+  const int n = req.mode == Mode::kContemplating ? req.agents : req.samples;
   if (n > options_.max_agents) {
-    fail(ErrorCode::kInvalidArgument, "agents: {} requested but this engine was started for at most {}", n,
-         options_.max_agents);
+    fail(ErrorCode::kInvalidArgument, "{}: {} requested but this engine was started for at most {}",
+         req.mode == Mode::kContemplating ? "agents" : "samples", n, options_.max_agents);
   }
   std::optional<std::regex> pattern;
   if (!req.answer_pattern.empty()) pattern = compile_answer_pattern(req.answer_pattern);

@@ -51,6 +51,7 @@ void Request::validate() const {
     if (messages[i].role.empty()) fail(ErrorCode::kInvalidArgument, "messages[{}].role is empty", i);
   }
   if (agents < 1 || agents > 256) fail(ErrorCode::kInvalidArgument, "agents must be in 1..256 (got {})", agents);
+  if (samples < 1 || samples > 256) fail(ErrorCode::kInvalidArgument, "samples must be in 1..256 (got {})", samples);
   if (max_tokens < 1) fail(ErrorCode::kInvalidArgument, "max_tokens must be >= 1 (got {})", max_tokens);
   if (answer_reserve < 0 || answer_reserve >= max_tokens) {
     fail(ErrorCode::kInvalidArgument, "answer_reserve must be in 0..max_tokens-1 (got {} with max_tokens {})",

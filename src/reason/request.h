@@ -59,7 +59,11 @@ int64_t default_answer_reserve(int64_t max_tokens);
 struct Request {
   std::vector<ChatMessage> messages;
   Mode mode = Mode::kThinking;
-  int agents = 8;                 // contemplating only; instant and thinking run one agent
+  int agents = 8;                 // contemplating only; instant and thinking run `samples` agents
+  // Instant and thinking: independent answers sampled together (one prefill, one batched forward pass
+  // per step), agent i with seed sampling.seed + i * golden ratio; the result's content is agent 0's and
+  // Result::agents holds them all (the API's n). Contemplating ignores it.
+  int samples = 1;
   int64_t think_budget = 1024;    // thinking tokens per agent at most; < 0: only max_tokens limits it
   int64_t max_tokens = 2048;      // generated tokens per agent: thinking + forced wrap-up + answer
   int64_t answer_reserve = 0;     // tokens kept for the answer; 0: default_answer_reserve(max_tokens)

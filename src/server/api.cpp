@@ -599,6 +599,37 @@ std::string new_call_id() {
   return fmt::format("call_{:016x}", rng());
 }
 
+std::vector<reason::Result> split_samples(reason::Result whole) {
+  std::vector<reason::Result> out;
+  std::vector<reason::AgentTrace> agents = std::move(whole.agents);
+  for (size_t i = 0; i < agents.size(); ++i) {
+    reason::Result r;
+    reason::AgentTrace& t = agents[i];
+    r.mode = whole.mode;
+    r.content = t.content;
+    r.reasoning = t.reasoning;
+    r.answer = t.answer;
+    r.logprobs = std::move(t.logprobs);
+    r.winner = 0;
+    r.total = t.usage;
+    r.total.prompt_tokens = i == 0 ? whole.total.prompt_tokens : 0;
+    r.total.cached_prompt_tokens = i == 0 ? whole.total.cached_prompt_tokens : 0;
+    r.kv_page_bytes = whole.kv_page_bytes;
+    r.cancelled = whole.cancelled;
+    r.notes = whole.notes;
+    if (i == 0) {
+      r.timing = whole.timing;
+      r.prefill_calls = whole.prefill_calls;
+      r.forward_calls = whole.forward_calls;
+      r.kv_pages_peak = whole.kv_pages_peak;
+    }
+    t.index = 0;
+    r.agents.push_back(std::move(t));
+    out.push_back(std::move(r));
+  }
+  return out;
+}
+
 std::string dropped_call_note(const std::string& name) {
   return fmt::format("parallel_tool_calls is false: a further call (to {}) was dropped", name);
 }

@@ -101,6 +101,10 @@ struct ReplyCalls {
   std::string content;
   std::vector<std::string> notes;
 };
+// A run of Request::samples > 1 (instant or thinking with n > 1) as one result per sample, each as if its
+// agent had run alone; the prompt tokens, timing and pass counts go with the first (so summed usage
+// counts the shared prompt once).
+std::vector<reason::Result> split_samples(reason::Result whole);
 // parallel = false (the request's parallel_tool_calls): only the first call is kept, each further one
 // becomes a note (dropped_call_note), its text dropped too.
 ReplyCalls split_tool_calls(tools::ToolFormat format, const std::string& content, bool parallel = true);

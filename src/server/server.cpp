@@ -249,12 +249,17 @@ struct Server::Impl {
     return c;
   }
 
-  // Runs the n choices of a chat call on a worker. With a channel, streams them.
+  // Runs the n choices of a chat call on a worker. With a channel, streams them. Instant and thinking
+  // sample their n choices together, as the agents of one batched run (one prefill, one forward pass per
+  // step for all of them); contemplating runs its choices one after another, each with its own agents.
   void run_chat(Slot& slot, ChatState& st, Channel* ch) {
     const bool contemplating = st.call.request.mode == reason::Mode::kContemplating;
-    for (int i = 0; i < st.call.n; ++i) {
+    const int per_run = contemplating ? 1 : st.call.n;
+    const int runs = contemplating ? st.call.n : 1;
+    for (int run = 0; run < runs; ++run) {
       reason::Request r = st.call.request;
-      r.sampling.seed += static_cast<uint64_t>(i);
+      r.sampling.seed += static_cast<uint64_t>(run);
+      r.samples = per_run;
       r.should_cancel = [&slot, &st] {
         st.generating = true;
         return slot.cancelled();
@@ -263,50 +268,61 @@ struct Server::Impl {
         const tools::TokenTrie* trie = &slot.token_trie();
         r.answer_constraint = [g = st.call.grammar, trie] { return tools::make_answer_constraint(g, *trie); };
       }
-      // Streaming with tools: the answer goes through a call parser; calls go out as tool_calls deltas.
-      std::optional<tools::ToolCallParser> parser;
-      if (ch && st.call.parse_calls) parser.emplace(st.call.tool_format);
-      int n_calls = 0;
-      std::vector<std::string> call_notes;
-      Clock::time_point last_progress{};
-      // The role chunk goes out with the first event, so that a request failing before it (a prompt
-      // over the context) is still answered with a plain HTTP error.
-      bool role_sent = false;
-      auto send_role = [&, i] {
-        if (role_sent) return;
-        role_sent = true;
-        ch->push(sse(chunk(st, i, {{"role", "assistant"}, {"content", ""}})));
+      // What each choice of this run has streamed so far. With tools, a choice's answer goes through a
+      // call parser; calls go out as tool_calls deltas.
+      struct Choice {
+        int index = 0;  // the OpenAI choice index
+        std::optional<tools::ToolCallParser> parser;
+        int n_calls = 0;
+        std::vector<std::string> call_notes;
+        // The role chunk goes out with the first event, so that a request failing before it (a prompt
+        // over the context) is still answered with a plain HTTP error.
+        bool role_sent = false;
+      };
+      std::vector<Choice> choices(static_cast<size_t>(per_run));
+      for (int k = 0; k < per_run; ++k) {
+        Choice& c = choices[static_cast<size_t>(k)];
+        c.index = contemplating ? run : k;
+        if (ch && st.call.parse_calls) c.parser.emplace(st.call.tool_format);
+      }
+      auto send_role = [&](Choice& c) {
+        if (c.role_sent) return;
+        c.role_sent = true;
+        ch->push(sse(chunk(st, c.index, {{"role", "assistant"}, {"content", ""}})));
       };
       // The answer's text (not an agent's draft) as deltas: content, or tool calls when parsing them.
-      auto send_answer = [&, i](std::string_view text, bool at_end) {
-        if (!parser) {
-          if (!text.empty()) ch->push(sse(chunk(st, i, {{"content", std::string(text)}})));
+      auto send_answer = [&](Choice& c, std::string_view text, bool at_end) {
+        if (!c.parser) {
+          if (!text.empty()) ch->push(sse(chunk(st, c.index, {{"content", std::string(text)}})));
           return;
         }
         std::vector<tools::ParseEvent> events;
-        parser->push(text, events);
-        if (at_end) parser->finish(events);
+        c.parser->push(text, events);
+        if (at_end) c.parser->finish(events);
         for (tools::ParseEvent& ev : events) {
           if (ev.kind == tools::ParseEvent::kToolCall) {
-            if (!st.call.parallel_tool_calls && n_calls > 0) {
-              call_notes.push_back(dropped_call_note(ev.call.name));
+            if (!st.call.parallel_tool_calls && c.n_calls > 0) {
+              c.call_notes.push_back(dropped_call_note(ev.call.name));
               continue;
             }
-            send_role();
+            send_role(c);
             ev.call.id = new_call_id();
-            ch->push(sse(chunk(st, i, {{"tool_calls", json::array({tool_call_json(ev.call, n_calls++)})}})));
+            ch->push(sse(chunk(st, c.index, {{"tool_calls", json::array({tool_call_json(ev.call, c.n_calls++)})}})));
           } else if (ev.kind == tools::ParseEvent::kError) {
-            call_notes.push_back("a tool call was not understood: " + ev.text);
+            c.call_notes.push_back("a tool call was not understood: " + ev.text);
           } else if (!ev.text.empty()) {
-            send_role();
-            ch->push(sse(chunk(st, i, {{"content", ev.text}})));
+            send_role(c);
+            ch->push(sse(chunk(st, c.index, {{"content", ev.text}})));
           }
         }
       };
+      Clock::time_point last_progress{};
       if (ch) {
-        r.on_delta = [&, i](const reason::Delta& d) {
+        r.on_delta = [&](const reason::Delta& d) {
           if (d.text.empty()) return;
-          send_role();
+          // Contemplating: every delta belongs to this run's one choice; otherwise agent k is choice k.
+          Choice& c = choices[contemplating ? 0 : static_cast<size_t>(d.agent)];
+          send_role(c);
           if (!st.first_token) {
             st.first_token = true;
             metrics.first_token(since(st.t0));
@@ -314,7 +330,7 @@ struct Server::Impl {
           json delta;
           const std::string text(d.text);
           if (d.kind == reason::DeltaKind::kContent && (!contemplating || d.agent < 0)) {
-            send_answer(d.text, false);
+            send_answer(c, d.text, false);
             return;
           }
           if (!contemplating) {
@@ -326,47 +342,57 @@ struct Server::Impl {
             delta["reasoning_content"] = text;
             delta["agent"] = -1;
           }
-          ch->push(sse(chunk(st, i, std::move(delta))));
+          ch->push(sse(chunk(st, c.index, std::move(delta))));
         };
         if (contemplating) {
-          r.on_progress = [&, i](std::span<const reason::AgentProgress> agents) {
+          r.on_progress = [&](std::span<const reason::AgentProgress> agents) {
             const auto now = Clock::now();
             bool all_done = true;
             for (const auto& a : agents) all_done = all_done && a.phase == reason::Phase::kDone;
             if (!all_done && now - last_progress < std::chrono::milliseconds(200)) return;
             last_progress = now;
-            send_role();
-            ch->push(sse(chunk(st, i, {{"agent_progress", progress_json(agents)}})));
+            send_role(choices[0]);
+            ch->push(sse(chunk(st, choices[0].index, {{"agent_progress", progress_json(agents)}})));
           };
         }
       }
-      reason::Result res = slot.reasoner().run(r);
-      bool calls_made = false;
-      if (ch) {
-        if (parser) send_answer("", true);
-        calls_made = n_calls > 0;
-      } else if (st.call.parse_calls) {
-        st.replies.push_back(split_tool_calls(st.call.tool_format, res.content, st.call.parallel_tool_calls));
-        call_notes = st.replies.back().notes;
-        calls_made = !st.replies.back().calls.empty();
+      reason::Result whole = slot.reasoner().run(r);
+      std::vector<reason::Result> results;
+      if (contemplating) {
+        results.push_back(std::move(whole));
+      } else {
+        results = split_samples(std::move(whole));
       }
-      res.notes.insert(res.notes.end(), call_notes.begin(), call_notes.end());
-      if (!calls_made) check_json_answer(st.call, res);
-      if (ch) {
-        send_role();
-        if (contemplating) {
-          ch->push(sse(chunk(st, i, {{"aggregation", aggregation_json(res, st.call.request.aggregate)}})));
+      for (size_t k = 0; k < results.size(); ++k) {
+        Choice& c = choices[k];
+        reason::Result& res = results[k];
+        bool calls_made = false;
+        if (ch) {
+          if (c.parser) send_answer(c, "", true);
+          calls_made = c.n_calls > 0;
+        } else if (st.call.parse_calls) {
+          st.replies.push_back(split_tool_calls(st.call.tool_format, res.content, st.call.parallel_tool_calls));
+          c.call_notes = st.replies.back().notes;
+          calls_made = !st.replies.back().calls.empty();
         }
-        json last = chunk(st, i, json::object(), calls_made ? std::string("tool_calls") : finish_reason(res));
-        // Log-probabilities come whole with the last chunk of a choice (the content deltas are text
-        // pieces, not tokens); a client that appends each chunk's logprobs.content gets the full list.
-        if (st.call.request.logprobs >= 0) {
-          last["choices"][0]["logprobs"] = logprobs_json(res.logprobs, engine.tokenizer());
+        res.notes.insert(res.notes.end(), c.call_notes.begin(), c.call_notes.end());
+        if (!calls_made) check_json_answer(st.call, res);
+        if (ch) {
+          send_role(c);
+          if (contemplating) {
+            ch->push(sse(chunk(st, c.index, {{"aggregation", aggregation_json(res, st.call.request.aggregate)}})));
+          }
+          json last = chunk(st, c.index, json::object(), calls_made ? std::string("tool_calls") : finish_reason(res));
+          // Log-probabilities come whole with the last chunk of a choice (the content deltas are text
+          // pieces, not tokens); a client that appends each chunk's logprobs.content gets the full list.
+          if (st.call.request.logprobs >= 0) {
+            last["choices"][0]["logprobs"] = logprobs_json(res.logprobs, engine.tokenizer());
+          }
+          last["openmuse"] = openmuse_json(res, false);
+          ch->push(sse(last));
         }
-        last["openmuse"] = openmuse_json(res, false);
-        ch->push(sse(last));
+        st.results.push_back(std::move(res));
       }
-      st.results.push_back(std::move(res));
       if (slot.cancelled()) break;
     }
     if (ch && st.call.include_usage) {

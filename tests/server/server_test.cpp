@@ -12,6 +12,7 @@
 #include <cmath>
 #include <filesystem>
 #include <future>
+#include <map>
 #include <set>
 
 #include "core/error.h"
@@ -231,6 +232,55 @@ TEST(Server, LogprobsCoverTheAnswerTokensAndStreamWithTheLastChunk) {
   auto plain = s.post("/v1/chat/completions", chat("thinking", 24));
   ASSERT_TRUE(plain);
   EXPECT_TRUE(json::parse(plain->body)["choices"][0]["logprobs"].is_null());
+}
+
+TEST(Server, NChoicesAreSampledTogetherInOneBatchedRun) {
+  Running s(models::think_model());
+  json req = chat("thinking", 24);
+  req["temperature"] = 1.0;
+  req["n"] = 3;
+  const int64_t before = s.engine->stats().forward_calls;
+  auto r = s.post("/v1/chat/completions", req);
+  ASSERT_TRUE(r);
+  ASSERT_EQ(r->status, 200) << r->body;
+  const int64_t steps = s.engine->stats().forward_calls - before;
+  // One prefill and at most 24 decode steps for all three (one after another would take ~75).
+  EXPECT_LE(steps, 26);
+  const json j = json::parse(r->body);
+  ASSERT_EQ(j["choices"].size(), 3u);
+  std::set<std::string> texts;
+  int64_t generated = 0;
+  for (int k = 0; k < 3; ++k) {
+    const json& c = j["choices"][k];
+    EXPECT_EQ(c["index"], k);
+    texts.insert(c["message"]["reasoning_content"].get<std::string>() + "|" + c["message"]["content"].get<std::string>());
+  }
+  EXPECT_EQ(texts.size(), 3u) << "three different samples";
+  // Usage: the shared prompt once, every sample's tokens.
+  generated = j["usage"]["completion_tokens"];
+  EXPECT_GT(generated, 24);
+  EXPECT_LE(generated, 3 * 24);
+
+  // Streamed, the same three choices come interleaved, each under its own index.
+  req["stream"] = true;
+  auto st = s.post("/v1/chat/completions", req);
+  ASSERT_TRUE(st);
+  ASSERT_EQ(st->status, 200);
+  std::map<int, std::string> reasoning, content;
+  std::set<int> finished;
+  for (const json& c : chunks(st->body)) {
+    if (c["choices"].empty()) continue;
+    const int k = c["choices"][0]["index"];
+    const json& d = c["choices"][0]["delta"];
+    if (d.contains("reasoning_content")) reasoning[k] += d["reasoning_content"].get<std::string>();
+    if (d.contains("content")) content[k] += d["content"].get<std::string>();
+    if (!c["choices"][0]["finish_reason"].is_null()) finished.insert(k);
+  }
+  EXPECT_EQ(finished, (std::set<int>{0, 1, 2}));
+  for (int k = 0; k < 3; ++k) {
+    EXPECT_EQ(reasoning[k], j["choices"][k]["message"]["reasoning_content"]) << k;
+    EXPECT_EQ(content[k], j["choices"][k]["message"]["content"]) << k;
+  }
 }
 
 TEST(Server, InstantHasNoReasoning) {
@@ -474,11 +524,11 @@ TEST(Server, ADisconnectCancelsTheGeneration) {
 // can differ in the last bits and a sampled text can diverge; the F32 kernels sum in one order.
 TEST(Server, ANonStreamingClientThatHangsUpIsCancelledToo) {
   EngineOptions eo;
-  eo.n_ctx = 4096;
+  eo.n_ctx = 16384;
   Running s(models::think_model(), eo);
-  // This tiny model writes 4000 tokens in a fraction of a second: 8 choices of them leave time to
-  // notice the hang-up.
-  json req = chat("thinking", 4000);
+  // This tiny model writes thousands of tokens in a fraction of a second: 8 choices of 16000 tokens
+  // (sampled together) leave time to notice the hang-up even on a loaded machine.
+  json req = chat("thinking", 16000);
   req["think_budget"] = -1;
   req["n"] = 8;
   req["messages"][0]["content"] = "Think for a long time.";
@@ -495,7 +545,7 @@ TEST(Server, ANonStreamingClientThatHangsUpIsCancelledToo) {
   auto met = s.client().Get("/metrics");
   ASSERT_TRUE(met);
   EXPECT_EQ(metric(met->body, "muse_cancelled_total"), 1);
-  EXPECT_LT(st.forward_calls, 16000) << "of the ~32000 that 8 choices of ~4000 tokens take";
+  EXPECT_LT(st.forward_calls, 12000) << "of the ~16000 steps that 8 choices of 16000 tokens take";
 
   // A client that stays gets the whole completion, whitespace first, as valid JSON.
   auto r = s.post("/v1/chat/completions", chat("thinking", 24));
@@ -505,7 +555,7 @@ TEST(Server, ANonStreamingClientThatHangsUpIsCancelledToo) {
   ASSERT_FALSE(j.is_discarded()) << r->body;
   EXPECT_EQ(j["object"], "chat.completion");
   // And an error found before generation keeps its status (a prompt over the context).
-  json big = chat("thinking", 24, std::string(6000, 'x'));
+  json big = chat("thinking", 24, std::string(100000, 'x'));
   auto e = s.post("/v1/chat/completions", big);
   ASSERT_TRUE(e);
   EXPECT_EQ(e->status, 400) << e->body;
