@@ -117,6 +117,7 @@ void chat(const ChatOptions& o) {
   tools::AgentLoopOptions loop_opts;
   loop_opts.max_steps = o.max_steps;
   loop_opts.format = tools::detect_tool_format(template_source);
+  loop_opts.template_renders_tools = template_source.find("tools") != std::string::npos;
   std::unique_ptr<tools::AgentLoop> agent;
   if (!registry.empty()) {
     agent = std::make_unique<tools::AgentLoop>(reasoner, registry, loop_opts);

@@ -52,27 +52,35 @@ reason::ChatMessage as_user_result(const reason::ChatMessage& m) {
 
 }  // namespace
 
+reason::Request AgentLoop::turn_request(const std::vector<reason::ChatMessage>& history,
+                                       const reason::Request& base) const {
+  reason::Request req = base;
+  req.messages.clear();
+  req.tools = nullptr;
+  const bool in_template = opt_.template_renders_tools && !reg_.empty();
+  if (in_template) req.tools = reg_.openai_tools();
+  // Otherwise the tool description is merged into the (first) system message.
+  const std::string tools_text = reg_.empty() || in_template ? "" : tool_system_prompt(reg_, opt_.format);
+  if (!tools_text.empty()) {
+    if (!history.empty() && history[0].role == "system") {
+      req.messages.push_back({"system", history[0].content + "\n\n" + tools_text});
+    } else {
+      req.messages.push_back({"system", tools_text});
+    }
+  }
+  for (size_t i = 0; i < history.size(); ++i) {
+    if (i == 0 && history[i].role == "system" && !tools_text.empty()) continue;
+    req.messages.push_back(history[i].role == "tool" && !tool_role_ok_ ? as_user_result(history[i]) : history[i]);
+  }
+  return req;
+}
+
 AgentLoopResult AgentLoop::run(std::vector<reason::ChatMessage>& history, const reason::Request& base,
                                const AgentCallbacks& cb) {
   AgentLoopResult out;
-  const std::string tools_text = reg_.empty() ? "" : tool_system_prompt(reg_, opt_.format);
   for (int step = 0; step < opt_.max_steps; ++step) {
-    // The prompt: the tool description merged into the (first) system message.
-    std::vector<reason::ChatMessage> msgs;
-    if (!tools_text.empty()) {
-      if (!history.empty() && history[0].role == "system") {
-        msgs.push_back({"system", history[0].content + "\n\n" + tools_text});
-      } else {
-        msgs.push_back({"system", tools_text});
-      }
-    }
-    for (size_t i = 0; i < history.size(); ++i) {
-      if (i == 0 && history[i].role == "system" && !tools_text.empty()) continue;
-      msgs.push_back(history[i].role == "tool" && !tool_role_ok_ ? as_user_result(history[i]) : history[i]);
-    }
-    reason::Request req = base;
+    reason::Request req = turn_request(history, base);
     req.on_delta = cb.on_delta;
-    req.messages = msgs;
     reason::Result r;
     try {
       r = reasoner_.run(req);

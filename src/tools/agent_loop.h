@@ -32,6 +32,10 @@ struct AgentLoopOptions {
   int max_steps = 6;            // model turns at most (each may call several tools)
   ToolFormat format = ToolFormat::kHermes;
   bool execute_calls_in_reasoning = true;  // run calls found inside <think> too
+  // The chat template renders tools itself (its source mentions `tools`: Qwen, Llama 3.1, Mistral): the
+  // tools go to its `tools` variable, as the server does. Else tool_system_prompt describes them in
+  // the system message.
+  bool template_renders_tools = false;
 };
 
 struct AgentLoopResult {
@@ -60,6 +64,10 @@ class AgentLoop {
   // turns of this run (assistant calls, tool results, the final answer) to history.
   AgentLoopResult run(std::vector<reason::ChatMessage>& history, const reason::Request& base,
                       const AgentCallbacks& callbacks = {});
+
+  // The request of one model turn: base with the messages of `history` and the tools, either as the
+  // template's `tools` variable or as a system message (see AgentLoopOptions::template_renders_tools).
+  reason::Request turn_request(const std::vector<reason::ChatMessage>& history, const reason::Request& base) const;
 
  private:
   reason::Reasoner& reasoner_;

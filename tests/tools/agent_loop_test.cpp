@@ -24,6 +24,35 @@ TEST(AgentLoop, ToolSystemPromptListsToolsInTheFamilyFormat) {
   EXPECT_NE(tool_system_prompt(reg, ToolFormat::kMistral).find("[TOOL_CALLS]"), std::string::npos);
 }
 
+TEST(AgentLoop, ToolsGoToATemplateThatRendersThemElseIntoTheSystemMessage) {
+  reason::test_models::ChatModel m = reason::test_models::think_model();  // Qwen3's template: renders tools
+  core::ThreadPool pool(1);
+  reason::Reasoner r(*m.model, *m.tok, pool);
+  ToolRegistry reg;
+  add_builtin_tools(reg, {"calculator"}, nullptr);
+  const std::vector<reason::ChatMessage> history = {{"system", "Be brief."}, {"user", "What is 6 times 7?"}};
+  reason::Request base;
+  base.tools = nlohmann::json::array({1});  // replaced either way
+
+  AgentLoopOptions lo;
+  lo.template_renders_tools = true;
+  const reason::Request in_template = AgentLoop(r, reg, lo).turn_request(history, base);
+  EXPECT_EQ(in_template.tools, reg.openai_tools());
+  ASSERT_EQ(in_template.messages.size(), 2u);
+  EXPECT_EQ(in_template.messages[0].content, "Be brief.");
+  // The template itself writes them into the prompt, in its own words.
+  const std::string prompt = r.format().render(in_template.messages, reason::PromptMode::kThinking, in_template.tools).text;
+  EXPECT_NE(prompt.find("\"calculator\""), std::string::npos) << prompt;
+  const size_t first = prompt.find("\"calculator\"");
+  EXPECT_EQ(prompt.find("\"calculator\"", first + 1), std::string::npos) << "described twice: " << prompt;
+
+  lo.template_renders_tools = false;
+  const reason::Request in_system = AgentLoop(r, reg, lo).turn_request(history, base);
+  EXPECT_TRUE(in_system.tools.is_null());
+  ASSERT_EQ(in_system.messages.size(), 2u);
+  EXPECT_EQ(in_system.messages[0].content, "Be brief.\n\n" + tool_system_prompt(reg, lo.format));
+}
+
 TEST(AgentLoop, AnswerWithoutCallsEndsAfterOneStepInEveryMode) {
   for (bool think : {true, false}) {
     reason::test_models::ChatModel m = think ? reason::test_models::think_model() : reason::test_models::stories();
