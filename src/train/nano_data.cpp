@@ -26,6 +26,11 @@ void NanoDataConfig::validate() const {
   }
   if (examples < 1) fail(ErrorCode::kInvalidArgument, "data.examples: must be at least 1 (got {})", examples);
   if (max_tokens < 2) fail(ErrorCode::kInvalidArgument, "data max_tokens: must be at least 2 (got {})", max_tokens);
+  try {
+    trace_style.validate();
+  } catch (const Error& e) {
+    fail(ErrorCode::kInvalidArgument, "data.{}", e.what());
+  }
 }
 
 std::string nano_completion(const Problem& p, bool thinking) {
@@ -69,7 +74,8 @@ std::vector<Example> build_nano_data(const NanoDataConfig& config, int32_t bos, 
     // Train split only: seeds in [0, 2^40). The low 40 bits of a 64-bit hash.
     const uint64_t problem_seed = r & (kSplitSeedSpan - 1);
     const bool thinking = static_cast<double>(mix(r) >> 11) * 0x1.0p-53 >= config.no_thinking_fraction;
-    const Problem p = generate(family, difficulty_preset(level), problem_seed);
+    Problem p = generate(family, difficulty_preset(level), problem_seed);
+    if (thinking) p.trace = restyle_trace(p.trace, config.trace_style, mix(r ^ 0x7ACE57u));
     Example ex = make_nano_example(p, thinking, bos, render, encode);
     if (static_cast<int64_t>(ex.tokens.size()) > config.max_tokens) {
       ++s.dropped_too_long;

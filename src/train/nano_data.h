@@ -35,6 +35,7 @@ struct NanoDataConfig {
   int64_t examples = 1000;            // examples generated (before dropping over-long ones)
   uint64_t seed = 1;                  // picks the problem seeds and the thinking switch
   int64_t max_tokens = 257;           // longest kept example (the trainer's seq_len + 1)
+  TraceStyle trace_style;             // varied verbosity of the thinking traces (train::restyle_trace)
   void validate() const;              // throws kInvalidArgument naming "data.<field>"
 };
 

@@ -3,6 +3,8 @@
 
 #include <fmt/format.h>
 
+#include <regex>
+
 #include "core/error.h"
 #include "train/tasks_gen.h"
 #include "train/tasks_rng.h"
@@ -274,4 +276,66 @@ std::string join_numbers(const std::vector<int64_t>& values) {
 }
 
 }  // namespace detail
+void TraceStyle::validate() const {
+  if (!(drop_lines >= 0.0 && drop_lines <= 1.0)) {
+    fail(ErrorCode::kInvalidArgument, "trace_style.drop_lines: must be in [0, 1] (got {})", drop_lines);
+  }
+  if (!(one_shot_steps >= 0.0 && one_shot_steps <= 1.0)) {
+    fail(ErrorCode::kInvalidArgument, "trace_style.one_shot_steps: must be in [0, 1] (got {})", one_shot_steps);
+  }
+}
+
+std::string restyle_trace(std::string_view trace, const TraceStyle& style, uint64_t seed) {
+  style.validate();
+  if (style.drop_lines == 0.0 && style.one_shot_steps == 0.0) return std::string(trace);
+  // The lines that restate, announce or re-check: what a terse reasoner leaves out.
+  static const char* const kOptional[] = {"We need ",
+                                          "Let me line up ",
+                                          "Let me multiply each digit ",
+                                          "Let me go through ",
+                                          "Let me take out ",
+                                          "Let me check each number ",
+                                          "They have the same number of digits",
+                                          "The rule: ",
+                                          "Let me restate the problem",
+                                          "The question asks ",
+                                          "Let me double-check"};
+  // A worked-out step as detail::worked writes it: "x op y: columns, so x op y = z".
+  static const std::regex kWorked(R"((\d+ [-+*/] \d+): [^\n]*?, so \1 = (\d+))");
+  TaskRng rng(seed ^ 0x5D1E7A11C0FFEEull);
+  const auto coin = [&](double p) { return p > 0.0 && static_cast<double>(rng.range(0, 999999)) < p * 1e6; };
+  std::vector<std::string_view> lines;
+  for (size_t start = 0; start < trace.size();) {
+    size_t nl = trace.find('\n', start);
+    if (nl == std::string_view::npos) nl = trace.size();
+    lines.push_back(trace.substr(start, nl - start));
+    start = nl + 1;
+  }
+  std::string out;
+  for (size_t i = 0; i < lines.size(); ++i) {
+    const std::string_view l = lines[i];
+    const bool last = i + 1 == lines.size();
+    bool optional = false;
+    for (const char* p : kOptional) optional = optional || l.rfind(p, 0) == 0;
+    if (optional && !last && coin(style.drop_lines)) continue;
+    std::string text(l);
+    if (style.one_shot_steps > 0.0 && text.find(", so ") != std::string::npos) {
+      std::string shortened;
+      size_t done = 0;
+      for (std::sregex_iterator it(text.begin(), text.end(), kWorked), end; it != end; ++it) {
+        const std::smatch& m = *it;
+        shortened.append(text, done, static_cast<size_t>(m.position(0)) - done);
+        shortened += coin(style.one_shot_steps) ? m[1].str() + " = " + m[2].str() : m[0].str();
+        done = static_cast<size_t>(m.position(0) + m.length(0));
+      }
+      shortened.append(text, done, std::string::npos);
+      text = std::move(shortened);
+    }
+    out += text;
+    out += '\n';
+  }
+  if (!trace.empty() && trace.back() != '\n') out.pop_back();
+  return out;
+}
+
 }  // namespace muse::train

@@ -109,4 +109,18 @@ Problem generate(Family family, const Difficulty& difficulty, uint64_t seed);
 // The one fixed answer form: "The answer is " + answer + ".".
 std::string answer_line(std::string_view answer);
 
+// Varied verbosity for SFT traces, so that the model's own samples differ in length and RL with a length
+// penalty has shorter ones to reinforce (docs/thought-compression.md). restyle_trace drops each line that
+// only restates the problem, announces a method or re-checks the work ("We need to ...", "Let me line up
+// ...", "The rule: ...", "Let me double-check ...") with probability drop_lines, and writes each worked-out
+// step ("45 + 18: ones 5+8=13, tens 4+1+1=6, so 45 + 18 = 63") as its one-line result ("45 + 18 = 63")
+// with probability one_shot_steps. The last line (the result) always stays, and so does every equation's
+// truth. Deterministic in `seed`; all-zero probabilities return the trace unchanged.
+struct TraceStyle {
+  double drop_lines = 0.0;
+  double one_shot_steps = 0.0;
+  void validate() const;  // both in [0, 1]; throws kInvalidArgument naming the field
+};
+std::string restyle_trace(std::string_view trace, const TraceStyle& style, uint64_t seed);
+
 }  // namespace muse::train

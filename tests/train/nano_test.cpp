@@ -210,6 +210,12 @@ TEST(NanoConfig, BadFieldsAreNamed) {
   EXPECT_NE(err(R"({"train": {"max_lr": "high"}})").find("train.max_lr"), std::string::npos);
   EXPECT_NE(err(R"([1, 2])").find("cfg.json"), std::string::npos);
   EXPECT_NE(err(R"({"threads": -1})").find("cfg.json: threads: expected an integer >= 0"), std::string::npos);
+  EXPECT_NE(err(R"({"data": {"trace_style": {"drop_lines": 2}}})").find("data.trace_style.drop_lines"), std::string::npos);
+  EXPECT_NE(err(R"({"data": {"trace_style": {"shorter": 1}}})").find("shorter: unknown field"), std::string::npos);
+  const NanoRunConfig styled =
+      parse_nano_config(nlohmann::json::parse(R"({"data": {"trace_style": {"drop_lines": 0.5, "one_shot_steps": 0.25}}})"), "s");
+  EXPECT_EQ(styled.data.trace_style.drop_lines, 0.5);
+  EXPECT_EQ(styled.data.trace_style.one_shot_steps, 0.25);
   const NanoRunConfig ok = parse_nano_config(nlohmann::json::parse(R"({"train": {"steps": 70, "seq_len": 100}})"), "x");
   EXPECT_EQ(ok.sft.steps, 70);
   EXPECT_EQ(ok.data.max_tokens, 101);

@@ -315,6 +315,47 @@ TEST(Tasks, TracesAndShortAnswersPassTheChecker) {
   }
 }
 
+// restyle_trace: the verbosity knob of the SFT data (what RL with a length penalty can then compress).
+TEST(Tasks, RestyledTracesDropOnlyOptionalLinesAndStayCorrect) {
+  const TraceStyle none, all{1.0, 1.0}, half{0.5, 0.5};
+  int64_t full_chars = 0, terse_chars = 0;
+  for (Family f : kAllFamilies) {
+    for (uint64_t i = 0; i < 60; ++i) {
+      const Problem p = generate(f, difficulty_preset(Level::kStandard), 50000 + i);
+      SCOPED_TRACE(testing::describe(p));
+      EXPECT_EQ(restyle_trace(p.trace, none, i), p.trace);
+      const std::string terse = restyle_trace(p.trace, all, i);
+      // Nothing that only restates, announces or re-checks is left, and no step is worked out.
+      for (const char* gone : {"We need ", "Let me line up", "Let me multiply each", "Let me go through", "Let me take out",
+                               "Let me check each", "Let me restate", "Let me double-check", "The rule: ",
+                               "The question asks ", ": ones "}) {
+        EXPECT_EQ(terse.find(gone), std::string::npos) << gone << " in\n" << terse;
+      }
+      // What stays is still true, in order, and still ends with the result.
+      testing::check_equations(terse, testing::describe(p));
+      EXPECT_TRUE(check_answer(terse, p.answer, Checker::kNumeric)) << terse;
+      EXPECT_EQ(terse.substr(terse.rfind("So the result is")), p.trace.substr(p.trace.rfind("So the result is")));
+      std::vector<std::string> kept = testing::lines_of(terse), all_lines = testing::lines_of(p.trace);
+      size_t j = 0;  // every kept line is a line of the original, or one with its worked steps shortened
+      for (const std::string& l : kept) {
+        while (j < all_lines.size() && all_lines[j] != l && all_lines[j].find(l.substr(0, 12)) != 0) ++j;
+        EXPECT_LT(j, all_lines.size()) << "not from the original trace: " << l;
+        ++j;
+      }
+      full_chars += static_cast<int64_t>(p.trace.size());
+      terse_chars += static_cast<int64_t>(terse.size());
+      // Partial styles are a function of the seed, and seeds differ.
+      EXPECT_EQ(restyle_trace(p.trace, half, 7), restyle_trace(p.trace, half, 7));
+    }
+  }
+  EXPECT_LT(terse_chars, full_chars * 3 / 4) << "the terse traces are much shorter";
+  std::set<std::string> variants;
+  const Problem w = generate(Family::kWord, difficulty_preset(Level::kStandard), 3);
+  for (uint64_t s = 0; s < 20; ++s) variants.insert(restyle_trace(w.trace, half, s));
+  EXPECT_GE(variants.size(), 5u);
+  EXPECT_THROW(restyle_trace(w.trace, TraceStyle{-0.1, 0.0}, 1), Error);
+}
+
 TEST(Tasks, TraceVocabularyIsSmall) {
   // The model is tiny: the traces of all families together must stay within a small word list.
   std::set<std::string> words;
