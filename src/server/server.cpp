@@ -188,10 +188,19 @@ struct Server::Impl {
   }
 
   // Streams a channel's events; the releaser cancels the task when the client went away.
+  // The end callback of a chunked reply: a reply cut short (the client hung up) cancels its task.
+  std::function<void(bool)> cancel_on_hang_up(std::shared_ptr<Task> task) {
+    return [task, m = &metrics](bool success) {
+      if (!success && !task->done()) {
+        task->cancel = true;
+        m->cancelled();
+      }
+    };
+  }
+
   void stream(httplib::Response& res, std::shared_ptr<Channel> ch, std::shared_ptr<Task> task) {
     res.set_header("Cache-Control", "no-cache");
     res.set_header("X-Accel-Buffering", "no");
-    Metrics* m = &metrics;
     res.set_chunked_content_provider(
         "text/event-stream; charset=utf-8",
         [ch](size_t, httplib::DataSink& sink) {
@@ -217,12 +226,7 @@ struct Server::Impl {
           }
           return true;
         },
-        [task, m](bool success) {
-          if (!success && !task->done()) {
-            task->cancel = true;
-            m->cancelled();
-          }
-        });
+        cancel_on_hang_up(task));
   }
 
   // ---------------------------------------------------------------------------------- chat
@@ -498,7 +502,6 @@ struct Server::Impl {
       // Then the reply is sent chunked: a space (JSON allows whitespace before the value) every 0.1 s
       // until the completion is ready, so that a client that hangs up is noticed by a failed
       // write and its generation cancelled, as with streaming.
-      Metrics* m = &metrics;
       res.set_chunked_content_provider(
           "application/json",
           [task, finish](size_t, httplib::DataSink& sink) {
@@ -508,12 +511,7 @@ struct Server::Impl {
             sink.done();
             return true;
           },
-          [task, m](bool success) {
-            if (!success && !task->done()) {
-              task->cancel = true;
-              m->cancelled();
-            }
-          });
+          cancel_on_hang_up(task));
       return;
     }
     auto ch = std::make_shared<Channel>();
