@@ -188,6 +188,43 @@ struct Server::Impl {
   }
 
   // Streams a channel's events; the releaser cancels the task when the client went away.
+  // A non-streaming reply to `task`: body() once it is done. Until `started` says the generation's first
+  // forward pass ran, a failure (a prompt over the context, a bad template) is still a plain HTTP error
+  // with its status. After that the reply is sent chunked: a space (JSON allows whitespace before the
+  // value) every 0.1 s until the body is ready, so that a client that hangs up is noticed by a failed
+  // write and its generation cancelled, as with streaming; a later error comes as {"error": ...}.
+  void reply_when_done(httplib::Response& res, std::shared_ptr<Task> task, std::function<bool()> started,
+                       std::function<std::string()> body) {
+    auto finish = [this, task, body](httplib::Response* plain) {
+      if (auto err = task->error()) {
+        try {
+          std::rethrow_exception(err);
+        } catch (const std::exception& e) {
+          const ApiError ae = api_error_from(e);
+          if (plain) send_error(*plain, ae);
+          return dump(error_json(ae));
+        }
+      }
+      return body();
+    };
+    while (!task->done() && !started()) task->wait_for(0.02);
+    if (task->done()) {
+      const std::string text = finish(&res);
+      if (res.status < 400) res.set_content(text, "application/json");
+      return;
+    }
+    res.set_chunked_content_provider(
+        "application/json",
+        [task, finish](size_t, httplib::DataSink& sink) {
+          if (!task->wait_for(0.1)) return sink.write(" ", 1);
+          const std::string text = finish(nullptr);
+          if (!sink.write(text.data(), text.size())) return false;
+          sink.done();
+          return true;
+        },
+        cancel_on_hang_up(task));
+  }
+
   // The end callback of a chunked reply: a reply cut short (the client hung up) cancels its task.
   std::function<void(bool)> cancel_on_hang_up(std::shared_ptr<Task> task) {
     return [task, m = &metrics](bool success) {
@@ -476,42 +513,10 @@ struct Server::Impl {
     if (!st->call.stream) {
       auto task = submit([this, st](Slot& slot) { run_chat(slot, *st, nullptr); }, res);
       if (!task) return;
-      // The body of a finished task: the completion, or the error it threw (with its status while the
-      // status line is not sent yet).
-      auto finish = [this, st, auth, task](httplib::Response* plain) {
-        if (auto err = task->error()) {
-          try {
-            std::rethrow_exception(err);
-          } catch (const std::exception& e) {
-            const ApiError ae = api_error_from(e);
-            if (plain) send_error(*plain, ae);
-            return dump(error_json(ae));
-          }
-        }
+      reply_when_done(res, task, [st] { return st->generating.load(); }, [this, st, auth] {
         account(auth, total_usage(st->results));
         return dump(chat_response(*st));
-      };
-      // Until the answer's first forward pass, a failure (a prompt over the context, a bad template) is
-      // still a plain HTTP error with its status.
-      while (!task->done() && !st->generating.load()) task->wait_for(0.02);
-      if (task->done()) {
-        const std::string body = finish(&res);
-        if (res.status < 400) res.set_content(body, "application/json");
-        return;
-      }
-      // Then the reply is sent chunked: a space (JSON allows whitespace before the value) every 0.1 s
-      // until the completion is ready, so that a client that hangs up is noticed by a failed
-      // write and its generation cancelled, as with streaming.
-      res.set_chunked_content_provider(
-          "application/json",
-          [task, finish](size_t, httplib::DataSink& sink) {
-            if (!task->wait_for(0.1)) return sink.write(" ", 1);
-            const std::string body = finish(nullptr);
-            if (!sink.write(body.data(), body.size())) return false;
-            sink.done();
-            return true;
-          },
-          cancel_on_hang_up(task));
+      });
       return;
     }
     auto ch = std::make_shared<Channel>();
@@ -586,10 +591,14 @@ struct Server::Impl {
     };
     std::shared_ptr<Channel> ch = call->stream ? std::make_shared<Channel>() : nullptr;
     auto t0 = Clock::now();
+    auto started = std::make_shared<std::atomic<bool>>(false);
     auto task = submit(
-        [this, call, result, ch, base, usage, charge, t0](Slot& slot) {
+        [this, call, result, ch, base, usage, charge, t0, started](Slot& slot) {
           CompletionRequest r = call->request;
-          r.should_cancel = [&slot] { return slot.cancelled(); };
+          r.should_cancel = [&slot, started] {
+            *started = true;
+            return slot.cancelled();
+          };
           bool first = true;
           if (ch) {
             r.on_text = [&](std::string_view text) {
@@ -626,19 +635,12 @@ struct Server::Impl {
         res);
     if (!task) return;
     if (!ch) {
-      task->wait();
-      if (auto err = task->error()) {
-        try {
-          std::rethrow_exception(err);
-        } catch (const std::exception& e) {
-          send_error(res, api_error_from(e));
-        }
-        return;
-      }
-      json out = base();
-      out["choices"] = json::array({{{"index", 0}, {"text", result->text}, {"finish_reason", result->finish}, {"logprobs", nullptr}}});
-      out["usage"] = usage(*result);
-      res.set_content(dump(out), "application/json");
+      reply_when_done(res, task, [started] { return started->load(); }, [base, result, usage] {
+        json out = base();
+        out["choices"] = json::array({{{"index", 0}, {"text", result->text}, {"finish_reason", result->finish}, {"logprobs", nullptr}}});
+        out["usage"] = usage(*result);
+        return dump(out);
+      });
       return;
     }
     while (!ch->has_events_or_end()) ch->wait(1.0);

@@ -560,7 +560,11 @@ TEST(Server, ConcurrentRequestsShareStepsAndMatchSoloRuns) {
   eo.parallel = 3;
   Running s(models::think_model(true, 3, models::qwen3_template(), core::DType::kF32), eo);
   auto body = [](int i) {
-    json r = chat("instant", 150, "Question number " + std::to_string(i));
+    // Long enough that the requests overlap for most of their steps even when a loaded machine starts
+    // the three clients tens of milliseconds apart: thinking without a budget cannot end before
+    // max_tokens (end of generation is banned inside the thinking block).
+    json r = chat("thinking", 600, "Question number " + std::to_string(i));
+    r["think_budget"] = -1;
     r["temperature"] = 0.9;
     r["seed"] = 100 + i;
     return r;
@@ -573,7 +577,8 @@ TEST(Server, ConcurrentRequestsShareStepsAndMatchSoloRuns) {
     auto r = s.post("/v1/chat/completions", body(i));
     if (!r || r->status != 200) return Out{"<failed>", 0};
     const json j = json::parse(r->body);
-    return Out{j["choices"][0]["message"]["content"].get<std::string>(), j["usage"]["completion_tokens"].get<int64_t>()};
+    return Out{j["choices"][0]["message"].value("reasoning_content", "") + "|" + j["choices"][0]["message"]["content"].get<std::string>(),
+               j["usage"]["completion_tokens"].get<int64_t>()};
   };
   std::vector<Out> solo;
   for (int i = 0; i < 3; ++i) solo.push_back(run(i));
