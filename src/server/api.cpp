@@ -630,6 +630,25 @@ std::vector<reason::Result> split_samples(reason::Result whole) {
   return out;
 }
 
+ReplyCalls calls_in_reasoning(tools::ToolFormat format, const std::string& reasoning, bool parallel) {
+  tools::ParserOptions po;
+  po.starts_in_reasoning = true;
+  ReplyCalls out;
+  for (tools::ParseEvent& ev : tools::parse_tool_calls(format, reasoning, po)) {
+    if (ev.kind == tools::ParseEvent::kError) {
+      out.notes.push_back("a tool call in the reasoning was not understood: " + ev.text);
+    } else if (ev.kind == tools::ParseEvent::kToolCall) {
+      if (!parallel && !out.calls.empty()) {
+        out.notes.push_back(dropped_call_note(ev.call.name));
+        continue;
+      }
+      ev.call.id = new_call_id();
+      out.calls.push_back(std::move(ev.call));
+    }
+  }
+  return out;
+}
+
 std::string dropped_call_note(const std::string& name) {
   return fmt::format("parallel_tool_calls is false: a further call (to {}) was dropped", name);
 }

@@ -109,6 +109,10 @@ std::vector<reason::Result> split_samples(reason::Result whole);
 // becomes a note (dropped_call_note), its text dropped too.
 ReplyCalls split_tool_calls(tools::ToolFormat format, const std::string& content, bool parallel = true);
 std::string dropped_call_note(const std::string& name);
+// The tool calls a model wrote inside its thinking (reasoning models often write the call there and then
+// answer without it); the server returns them when the answer itself holds none, so they are not lost.
+// Parse errors and calls dropped by parallel = false become notes; `content` stays empty.
+ReplyCalls calls_in_reasoning(tools::ToolFormat format, const std::string& reasoning, bool parallel);
 // A fresh call id, "call_" + 16 hex digits (clients send it back in tool messages).
 std::string new_call_id();
 // OpenAI's {"id", "type": "function", "function": {"name", "arguments": "<JSON string>"}}; with

@@ -416,6 +416,23 @@ struct Server::Impl {
           c.call_notes = st.replies.back().notes;
           calls_made = !st.replies.back().calls.empty();
         }
+        if (st.call.parse_calls && !calls_made && !res.reasoning.empty()) {
+          ReplyCalls drafted = calls_in_reasoning(st.call.tool_format, res.reasoning, st.call.parallel_tool_calls);
+          c.call_notes.insert(c.call_notes.end(), drafted.notes.begin(), drafted.notes.end());
+          if (!drafted.calls.empty()) {
+            c.call_notes.push_back(fmt::format("{} tool call(s) taken from the reasoning: the answer had none",
+                                               drafted.calls.size()));
+            calls_made = true;
+            if (ch) {
+              for (const tools::ToolCall& call : drafted.calls) {
+                send_role(c);
+                ch->push(sse(chunk(st, c.index, {{"tool_calls", json::array({tool_call_json(call, c.n_calls++)})}})));
+              }
+            } else {
+              st.replies.back().calls = std::move(drafted.calls);
+            }
+          }
+        }
         res.notes.insert(res.notes.end(), c.call_notes.begin(), c.call_notes.end());
         if (!calls_made) check_json_answer(st.call, res);
         if (ch) {

@@ -313,6 +313,18 @@ TEST(Api, SplitToolCallsKeepsTheTextAndMakesOpenAiCalls) {
   ASSERT_EQ(one.notes.size(), 1u);
   EXPECT_NE(one.notes[0].find("get_time"), std::string::npos) << one.notes[0];
   EXPECT_EQ(one.content.find("get_time"), std::string::npos);
+
+  // Calls drafted inside the thinking are found there (the reasoning text comes without its <think>).
+  const ReplyCalls drafted = calls_in_reasoning(
+      tools::ToolFormat::kHermes,
+      "The user wants the weather.\n<tool_call>\n{\"name\": \"get_weather\", \"arguments\": {\"city\": \"Oslo\"}}\n"
+      "</tool_call>\nThat should do.",
+      /*parallel=*/true);
+  ASSERT_EQ(drafted.calls.size(), 1u);
+  EXPECT_EQ(drafted.calls[0].name, "get_weather");
+  EXPECT_EQ(drafted.calls[0].arguments, json({{"city", "Oslo"}}));
+  EXPECT_EQ(drafted.calls[0].id.rfind("call_", 0), 0u);
+  EXPECT_TRUE(calls_in_reasoning(tools::ToolFormat::kHermes, "Just thinking, no calls.", true).calls.empty());
 }
 
 TEST(Api, JsonObjectAddsAnInstruction) {
