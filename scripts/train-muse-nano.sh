@@ -1,19 +1,27 @@
 #!/usr/bin/env bash
-# The one-command muse-nano recipe: builds the release `muse`, then runs supervised fine-tuning in two
+# The one-command muse-nano recipe: builds the release `muse`, then runs supervised fine-tuning in three
 # stages and exports the model:
 #   stage 1  configs/muse-nano-sft.json         7000 steps from random weights (easy + standard problems)
-#   stage 2  configs/muse-nano-sft-stage2.json  continues the stage-1 checkpoint to step 14000 on fresh
+#   stage 2  configs/muse-nano-sft-stage2.json  continues the stage-1 checkpoint to step 10000 on fresh
 #                                               standard problems with a new, lower cosine schedule
-# into build/muse-nano-sft/ (stage 1) and build/muse-nano-sft2/ (stage 2: checkpoints, loss.csv and
-# loss.png over both stages, muse-nano-sft.gguf). Re-running it resumes from the last checkpoint (each
-# stage is a pure function of its config and its starting checkpoint, so a resumed run ends with the
-# same weights as an uninterrupted one). About 2 x 70 min on an idle 2-core machine.
-#   OUT=dir scripts/train-muse-nano.sh    # other output folder (stage 2 goes to dir2)
+#   stage 3  configs/muse-nano-sft-stage3.json  3200 steps warm-started from stage 2's model (`--init`:
+#                                               weights only, embeddings matched by token text) on
+#                                               traces that work out every multi-digit step column by
+#                                               column (docs/tasks.md), with the context raised to 1024
+# into build/muse-nano-sft/ (stage 1), build/muse-nano-sft2/ (stage 2) and build/muse-nano-sft3/ (stage
+# 3: checkpoints, loss.csv, loss.png, muse-nano-sft.gguf, the model that ships). Re-running it resumes
+# from the last checkpoint (each stage is a pure function of its config and its start, so a resumed run
+# ends with the same weights as an uninterrupted one). About 75 + 35 + 85 min on an idle 2-core machine
+# (stage 3 runs on one thread, see its config). The generators are the current ones in every stage, so a
+# re-run trains stages 1-2 on worked-out traces too; the shipped v2 is stage 3 on top of v1, whose stages
+# 1-2 saw the older one-shot traces (commit 5c500ac): see models/muse-nano.md.
+#   OUT=dir scripts/train-muse-nano.sh    # other output folder (stages 2 and 3 go to dir2, dir3)
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
 out1=${OUT:-build/muse-nano-sft}  # under build/: git-ignored, so no model is ever committed by accident
 out2=${out1}2
+out3=${out1}3
 
 cmake --preset release >/dev/null
 cmake --build --preset release -j"$(nproc)" --target muse
@@ -35,4 +43,13 @@ if [[ ! -f "$out2/checkpoint.bin" ]]; then
   cp "$out1/checkpoint.bin" "$out1/loss.csv" "$out2/"
 fi
 run_stage configs/muse-nano-sft-stage2.json "$out2"
-echo "train-muse-nano: try it with: build/release/muse chat -m $out2/muse-nano-sft.gguf" >&2
+# Stage 3 starts from stage 2's exported model, not its checkpoint: the traces (and so the vocabulary)
+# changed, and a fresh optimizer suits the new data. (The shipped v2 was started from models/muse-nano.gguf
+# v1, which is this same stage-2 model rounded to Q8_0.)
+if [[ -f "$out3/checkpoint.bin" ]]; then
+  run_stage configs/muse-nano-sft-stage3.json "$out3"
+else
+  build/release/muse train sft --config configs/muse-nano-sft-stage3.json --out "$out3" \
+    --init "$out2/muse-nano-sft.gguf"
+fi
+echo "train-muse-nano: try it with: build/release/muse chat -m $out3/muse-nano-sft.gguf" >&2
