@@ -630,32 +630,14 @@ std::vector<reason::Result> split_samples(reason::Result whole) {
   return out;
 }
 
-ReplyCalls calls_in_reasoning(tools::ToolFormat format, const std::string& reasoning, bool parallel) {
-  tools::ParserOptions po;
-  po.starts_in_reasoning = true;
-  ReplyCalls out;
-  for (tools::ParseEvent& ev : tools::parse_tool_calls(format, reasoning, po)) {
-    if (ev.kind == tools::ParseEvent::kError) {
-      out.notes.push_back("a tool call in the reasoning was not understood: " + ev.text);
-    } else if (ev.kind == tools::ParseEvent::kToolCall) {
-      if (!parallel && !out.calls.empty()) {
-        out.notes.push_back(dropped_call_note(ev.call.name));
-        continue;
-      }
-      ev.call.id = new_call_id();
-      out.calls.push_back(std::move(ev.call));
-    }
-  }
-  return out;
-}
+namespace {
 
-std::string dropped_call_note(const std::string& name) {
-  return fmt::format("parallel_tool_calls is false: a further call (to {}) was dropped", name);
-}
-
-ReplyCalls split_tool_calls(tools::ToolFormat format, const std::string& content, bool parallel) {
+// The calls of `text` (an answer, or with options.starts_in_reasoning a thinking block), their ids given;
+// the rest of the text in `content`. `where` names the text in the note of a call that does not parse.
+ReplyCalls collect_calls(tools::ToolFormat format, const std::string& text, bool parallel,
+                         const tools::ParserOptions& options, const char* where) {
   ReplyCalls out;
-  for (tools::ParseEvent& ev : tools::parse_tool_calls(format, content)) {
+  for (tools::ParseEvent& ev : tools::parse_tool_calls(format, text, options)) {
     switch (ev.kind) {
       case tools::ParseEvent::kToolCall:
         if (!parallel && !out.calls.empty()) {
@@ -666,13 +648,31 @@ ReplyCalls split_tool_calls(tools::ToolFormat format, const std::string& content
         out.calls.push_back(std::move(ev.call));
         break;
       case tools::ParseEvent::kError:
-        out.notes.push_back("a tool call was not understood: " + ev.text);
+        out.notes.push_back(fmt::format("a tool call{} was not understood: {}", where, ev.text));
         break;
       default:  // content (and any text the parser read as reasoning) stays visible
         out.content += ev.text;
     }
   }
   return out;
+}
+
+}  // namespace
+
+ReplyCalls calls_in_reasoning(tools::ToolFormat format, const std::string& reasoning, bool parallel) {
+  tools::ParserOptions po;
+  po.starts_in_reasoning = true;
+  ReplyCalls out = collect_calls(format, reasoning, parallel, po, " in the reasoning");
+  out.content.clear();  // the reasoning stays in reasoning_content
+  return out;
+}
+
+std::string dropped_call_note(const std::string& name) {
+  return fmt::format("parallel_tool_calls is false: a further call (to {}) was dropped", name);
+}
+
+ReplyCalls split_tool_calls(tools::ToolFormat format, const std::string& content, bool parallel) {
+  return collect_calls(format, content, parallel, tools::ParserOptions{}, "");
 }
 
 json tool_call_json(const tools::ToolCall& call, int index) {

@@ -187,7 +187,6 @@ struct Server::Impl {
     if (keys && !auth.key.empty()) keys->charge(auth.key, u.prompt_tokens + u.generated());
   }
 
-  // Streams a channel's events; the releaser cancels the task when the client went away.
   // A non-streaming reply to `task`: body() once it is done. Until `started` says the generation's first
   // forward pass ran, a failure (a prompt over the context, a bad template) is still a plain HTTP error
   // with its status. After that the reply is sent chunked: a space (JSON allows whitespace before the
@@ -235,6 +234,7 @@ struct Server::Impl {
     };
   }
 
+  // Streams a channel's events; the releaser cancels the task when the client went away.
   void stream(httplib::Response& res, std::shared_ptr<Channel> ch, std::shared_ptr<Task> task) {
     res.set_header("Cache-Control", "no-cache");
     res.set_header("X-Accel-Buffering", "no");
@@ -331,6 +331,10 @@ struct Server::Impl {
         c.role_sent = true;
         ch->push(sse(chunk(st, c.index, {{"role", "assistant"}, {"content", ""}})));
       };
+      auto send_call = [&](Choice& c, const tools::ToolCall& call) {
+        send_role(c);
+        ch->push(sse(chunk(st, c.index, {{"tool_calls", json::array({tool_call_json(call, c.n_calls++)})}})));
+      };
       // The answer's text (not an agent's draft) as deltas: content, or tool calls when parsing them.
       auto send_answer = [&](Choice& c, std::string_view text, bool at_end) {
         if (!c.parser) {
@@ -346,9 +350,8 @@ struct Server::Impl {
               c.call_notes.push_back(dropped_call_note(ev.call.name));
               continue;
             }
-            send_role(c);
             ev.call.id = new_call_id();
-            ch->push(sse(chunk(st, c.index, {{"tool_calls", json::array({tool_call_json(ev.call, c.n_calls++)})}})));
+            send_call(c, ev.call);
           } else if (ev.kind == tools::ParseEvent::kError) {
             c.call_notes.push_back("a tool call was not understood: " + ev.text);
           } else if (!ev.text.empty()) {
@@ -424,10 +427,7 @@ struct Server::Impl {
                                                drafted.calls.size()));
             calls_made = true;
             if (ch) {
-              for (const tools::ToolCall& call : drafted.calls) {
-                send_role(c);
-                ch->push(sse(chunk(st, c.index, {{"tool_calls", json::array({tool_call_json(call, c.n_calls++)})}})));
-              }
+              for (const tools::ToolCall& call : drafted.calls) send_call(c, call);
             } else {
               st.replies.back().calls = std::move(drafted.calls);
             }
