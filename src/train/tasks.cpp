@@ -3,6 +3,7 @@
 
 #include <fmt/format.h>
 
+#include <functional>
 #include <regex>
 
 #include "core/error.h"
@@ -283,11 +284,55 @@ void TraceStyle::validate() const {
   if (!(one_shot_steps >= 0.0 && one_shot_steps <= 1.0)) {
     fail(ErrorCode::kInvalidArgument, "trace_style.one_shot_steps: must be in [0, 1] (got {})", one_shot_steps);
   }
+  if (!(compact_columns >= 0.0 && compact_columns <= 1.0)) {
+    fail(ErrorCode::kInvalidArgument, "trace_style.compact_columns: must be in [0, 1] (got {})", compact_columns);
+  }
 }
+
+namespace {
+
+// A line of a written method: "Ones: ...", "Ten thousands: ...", "Drop the zeros in front." (addition,
+// subtraction) or
+// "8 * 4 = 32. Write 2, carry 3." (a digit of a multiplication).
+bool is_column_line(std::string_view l) {
+  static const std::regex kDigit(R"(^\d \* \d = \d+\. )");
+  if (l == "Drop the zeros in front.") return true;  // subtraction's last column line
+  for (int place = 0; place < 19; ++place) {
+    const std::string head = detail::place_title(place) + ": ";
+    if (l.rfind(head, 0) == 0) return true;
+  }
+  return std::regex_search(l.begin(), l.end(), kDigit);
+}
+
+// Column lines followed by "So x op y = z.rest" become "<worked x op y>.rest" (with probability p).
+void compact_written_methods(std::vector<std::string>& lines, double p, const std::function<bool(double)>& coin) {
+  static const std::regex kSo(R"(^So (\d{1,18}) ([-+*]) (\d{1,18}) = (\d+)\.(.*)$)");
+  std::vector<std::string> out;
+  for (std::string& l : lines) {
+    std::smatch m;
+    size_t cols = 0;
+    while (cols < out.size() && is_column_line(out[out.size() - 1 - cols])) ++cols;
+    if (cols > 0 && std::regex_match(l, m, kSo) && coin(p)) {
+      const std::string w = detail::worked(std::stoll(m[1].str()), m[2].str()[0], std::stoll(m[3].str()));
+      const std::string tail = "so " + m[1].str() + " " + m[2].str() + " " + m[3].str() + " = " + m[4].str();
+      if (w.size() >= tail.size() && w.compare(w.size() - tail.size(), tail.size(), tail) == 0) {
+        out.resize(out.size() - cols);
+        out.push_back(w + "." + m[5].str());
+        continue;
+      }
+    }
+    out.push_back(std::move(l));
+  }
+  lines = std::move(out);
+}
+
+}  // namespace
 
 std::string restyle_trace(std::string_view trace, const TraceStyle& style, uint64_t seed) {
   style.validate();
-  if (style.drop_lines == 0.0 && style.one_shot_steps == 0.0) return std::string(trace);
+  if (style.drop_lines == 0.0 && style.one_shot_steps == 0.0 && style.compact_columns == 0.0) {
+    return std::string(trace);
+  }
   // The lines that restate, announce or re-check: what a terse reasoner leaves out.
   static const char* const kOptional[] = {"We need ",
                                           "Let me line up ",
@@ -304,13 +349,14 @@ std::string restyle_trace(std::string_view trace, const TraceStyle& style, uint6
   static const std::regex kWorked(R"((\d+ [-+*/] \d+): [^\n]*?, so \1 = (\d+))");
   TaskRng rng(seed ^ 0x5D1E7A11C0FFEEull);
   const auto coin = [&](double p) { return p > 0.0 && static_cast<double>(rng.range(0, 999999)) < p * 1e6; };
-  std::vector<std::string_view> lines;
+  std::vector<std::string> lines;
   for (size_t start = 0; start < trace.size();) {
     size_t nl = trace.find('\n', start);
     if (nl == std::string_view::npos) nl = trace.size();
-    lines.push_back(trace.substr(start, nl - start));
+    lines.emplace_back(trace.substr(start, nl - start));
     start = nl + 1;
   }
+  if (style.compact_columns > 0.0) compact_written_methods(lines, style.compact_columns, coin);
   std::string out;
   for (size_t i = 0; i < lines.size(); ++i) {
     const std::string_view l = lines[i];

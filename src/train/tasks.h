@@ -114,12 +114,16 @@ std::string answer_line(std::string_view answer);
 // only restates the problem, announces a method or re-checks the work ("We need to ...", "Let me line up
 // ...", "The rule: ...", "Let me double-check ...") with probability drop_lines, and writes each worked-out
 // step ("45 + 18: ones 5+8=13, tens 4+1+1=6, so 45 + 18 = 63") as its one-line result ("45 + 18 = 63")
-// with probability one_shot_steps. The last line (the result) always stays, and so does every equation's
-// truth. Deterministic in `seed`; all-zero probabilities return the trace unchanged.
+// with probability one_shot_steps. With probability compact_columns, a written method's column lines
+// ("Ones: 4 + 1 = 5. Write 5, carry 0." ... or "8 * 4 = 32. Write 2, carry 3." ...) and the "So x op y = z."
+// that closes them become one worked-out line ("x op y: ones 4+1=5, ..., so x op y = z."): the same
+// digit facts in a third of the tokens. The last line (the result) always stays, and so does every
+// equation's truth. Deterministic in `seed`; all-zero probabilities return the trace unchanged.
 struct TraceStyle {
   double drop_lines = 0.0;
   double one_shot_steps = 0.0;
-  void validate() const;  // both in [0, 1]; throws kInvalidArgument naming the field
+  double compact_columns = 0.0;
+  void validate() const;  // each in [0, 1]; throws kInvalidArgument naming the field
 };
 std::string restyle_trace(std::string_view trace, const TraceStyle& style, uint64_t seed);
 

@@ -356,6 +356,45 @@ TEST(Tasks, RestyledTracesDropOnlyOptionalLinesAndStayCorrect) {
   EXPECT_THROW(restyle_trace(w.trace, TraceStyle{-0.1, 0.0}, 1), Error);
 }
 
+TEST(Tasks, CompactColumnsWriteEachWrittenMethodAsOneWorkedLine) {
+  const TraceStyle compact{0.0, 0.0, 1.0}, tersest{1.0, 0.0, 1.0};
+  for (Family f : kAllFamilies) {
+    int64_t full_chars = 0, compact_chars = 0, tersest_chars = 0;
+    for (uint64_t i = 0; i < 60; ++i) {
+      const Problem p = generate(f, difficulty_preset(Level::kStandard), 70000 + i);
+      SCOPED_TRACE(testing::describe(p));
+      const std::string c = restyle_trace(p.trace, compact, i);
+      // No column line of a written method is left; each became "x op y: ones ..., so x op y = z.".
+      // (List comparisons also go "Tens: 8 is less than 9": not a written method, so they stay.)
+      const bool written = f == Family::kAdd || f == Family::kSub || f == Family::kMul;
+      for (const std::string& l : written ? testing::lines_of(c) : std::vector<std::string>{}) {
+        EXPECT_NE(l.rfind("Ones: ", 0), 0u) << l;
+        EXPECT_NE(l.rfind("Tens: ", 0), 0u) << l;
+        EXPECT_FALSE(l.size() > 10 && l[1] == ' ' && l[2] == '*' && l.find(". Write ") != std::string::npos) << l;
+      }
+      if (written) {
+        EXPECT_NE(c.find(", so "), std::string::npos) << c;
+        EXPECT_LT(c.size(), p.trace.size()) << c;
+      }
+      testing::check_equations(c, testing::describe(p));
+      EXPECT_TRUE(check_answer(c, p.answer, Checker::kNumeric)) << c;
+      const std::string t = restyle_trace(p.trace, tersest, i);
+      testing::check_equations(t, testing::describe(p));
+      EXPECT_TRUE(check_answer(t, p.answer, Checker::kNumeric)) << t;
+      full_chars += static_cast<int64_t>(p.trace.size());
+      compact_chars += static_cast<int64_t>(c.size());
+      tersest_chars += static_cast<int64_t>(t.size());
+    }
+    std::printf("[ restyle  ] %-5s compact columns %.0f%%, and without optional lines %.0f%% of the characters\n",
+                family_name(f), 100.0 * static_cast<double>(compact_chars) / static_cast<double>(full_chars),
+                100.0 * static_cast<double>(tersest_chars) / static_cast<double>(full_chars));
+    if (f == Family::kAdd || f == Family::kSub) {
+      EXPECT_LT(compact_chars, full_chars * 4 / 5);  // in characters; in tokens the ratio is lower
+    }
+  }
+  EXPECT_THROW(restyle_trace("x", TraceStyle{0.0, 0.0, 1.5}, 1), Error);
+}
+
 TEST(Tasks, TraceVocabularyIsSmall) {
   // The model is tiny: the traces of all families together must stay within a small word list.
   std::set<std::string> words;
