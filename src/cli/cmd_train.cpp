@@ -27,6 +27,8 @@
 #include "train/import.h"
 #include "train/nano_config.h"
 #include "train/nano_data.h"
+#include "tools/registry.h"
+#include "tools/tool_calls.h"
 #include "train/nano_vocab.h"
 #include "train/sft.h"
 
@@ -61,8 +63,32 @@ void run_train_sft(const TrainSftFlags& f) {
     return tok->encode(text, /*add_special=*/false, /*parse_special=*/true);
   };
 
+  // Tool conversations offer the calculator the way `muse chat --tools calculator` and the server do:
+  // the template's own tools line, and calls in tools::format_tool_call's form.
+  tools::ToolRegistry calc;
+  tools::add_builtin_tools(calc, {"calculator"}, nullptr);
+  const train::NanoToolHooks tool_hooks{
+      [&](const train::Turns& turns, bool thinking) {
+        nlohmann::ordered_json msgs = nlohmann::ordered_json::array();
+        for (const auto& [role, content] : turns) msgs.push_back({{"role", role}, {"content", content}});
+        nlohmann::ordered_json vars = {{"messages", std::move(msgs)},
+                                       {"tools", calc.openai_tools()},
+                                       {"add_generation_prompt", true},
+                                       {"bos_token", "<s>"},
+                                       {"eos_token", "</s>"},
+                                       {"enable_thinking", thinking}};
+        return tmpl.render(vars);
+      },
+      [](const std::string& expression) {
+        tools::ToolCall c;
+        c.name = "calculator";
+        c.arguments = {{"expression", expression}};
+        return tools::format_tool_call(tools::ToolFormat::kHermes, c);
+      }};
+
   train::NanoDataStats st;
-  const std::vector<train::Example> data = train::build_nano_data(rc.data, nv.bos, render, encode, &st);
+  const std::vector<train::Example> data =
+      train::build_nano_data(rc.data, nv.bos, render, encode, &st, &tool_hooks);
   std::fprintf(stderr,
                "muse train sft: vocab %d tokens (%d pieces); %lld examples (%lld thinking, %lld instant, %lld "
                "dropped as longer than %lld tokens), %.1f tokens/example, longest %lld, %.1f%% of tokens in the loss\n",
@@ -71,6 +97,11 @@ void run_train_sft(const TrainSftFlags& f) {
                static_cast<long long>(rc.data.max_tokens), static_cast<double>(st.tokens) / static_cast<double>(st.kept),
                static_cast<long long>(st.longest),
                100.0 * static_cast<double>(st.masked_tokens) / static_cast<double>(st.tokens));
+  if (st.tool_calls + st.tools_unused > 0) {
+    std::fprintf(stderr, "muse train sft: calculator offered in %lld conversations: %lld multiplications call it, "
+                 "%lld other problems do not\n", static_cast<long long>(st.tool_calls + st.tools_unused),
+                 static_cast<long long>(st.tool_calls), static_cast<long long>(st.tools_unused));
+  }
 
   train::SftConfig& cfg = rc.sft;
   cfg.model.vocab = tok->n_vocab();

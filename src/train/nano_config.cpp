@@ -42,17 +42,20 @@ NanoRunConfig parse_nano_config(const json& j, const std::string& source) {
 
   if (top.has("data")) {
     const ConfigFields d =
-        top.object("data", {"families", "difficulties", "no_thinking_fraction", "examples", "seed", "trace_style"});
+        top.object("data", {"families", "difficulties", "no_thinking_fraction", "examples", "seed", "trace_style",
+                                "tool_fraction"});
     NanoDataConfig& dc = rc.data;
     dc.families = d.families("families", dc.families);
     dc.levels = d.levels("difficulties", dc.levels);
     dc.no_thinking_fraction = d.real("no_thinking_fraction", dc.no_thinking_fraction);
     dc.examples = d.integer("examples", dc.examples, 1);
+    dc.tool_fraction = d.real("tool_fraction", dc.tool_fraction);
     dc.seed = static_cast<uint64_t>(d.integer("seed", static_cast<int64_t>(dc.seed), 0));
     if (d.has("trace_style")) {
-      const ConfigFields ts = d.object("trace_style", {"drop_lines", "one_shot_steps"});
+      const ConfigFields ts = d.object("trace_style", {"drop_lines", "one_shot_steps", "compact_columns"});
       dc.trace_style.drop_lines = ts.real("drop_lines", dc.trace_style.drop_lines);
       dc.trace_style.one_shot_steps = ts.real("one_shot_steps", dc.trace_style.one_shot_steps);
+      dc.trace_style.compact_columns = ts.real("compact_columns", dc.trace_style.compact_columns);
     }
   }
 

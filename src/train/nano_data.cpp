@@ -1,6 +1,7 @@
 #include "train/nano_data.h"
 
 #include <algorithm>
+#include <cctype>
 
 #include "core/error.h"
 
@@ -16,11 +17,16 @@ uint64_t mix(uint64_t x) {
   return x ^ (x >> 31);
 }
 
+double unit(uint64_t x) { return static_cast<double>(x >> 11) * 0x1.0p-53; }  // uniform in [0, 1)
+
 }  // namespace
 
 void NanoDataConfig::validate() const {
   if (families.empty()) fail(ErrorCode::kInvalidArgument, "data.families: needs at least one family");
   if (levels.empty()) fail(ErrorCode::kInvalidArgument, "data.difficulties: needs at least one level");
+  if (!(tool_fraction >= 0.0 && tool_fraction <= 1.0)) {
+    fail(ErrorCode::kInvalidArgument, "data.tool_fraction: must be in [0, 1] (got {})", tool_fraction);
+  }
   if (!(no_thinking_fraction >= 0.0 && no_thinking_fraction <= 1.0)) {
     fail(ErrorCode::kInvalidArgument, "data.no_thinking_fraction: must be in [0, 1] (got {})", no_thinking_fraction);
   }
@@ -40,11 +46,13 @@ std::string nano_completion(const Problem& p, bool thinking) {
   return trace + "\n</think>\n\n" + p.short_answer + "<|im_end|>";
 }
 
-Example make_nano_example(const Problem& p, bool thinking, int32_t bos, const PromptRenderer& render,
-                          const TextEncoder& encode) {
-  const std::string prompt = render(p.question, thinking);
+namespace {
+
+// [bos] + encode(prompt + completion), the loss on the completion's tokens.
+Example example_from(const Problem& p, const std::string& prompt, const std::string& completion, int32_t bos,
+                     const TextEncoder& encode) {
   const std::vector<int32_t> head = encode(prompt);
-  const std::vector<int32_t> all = encode(prompt + nano_completion(p, thinking));
+  const std::vector<int32_t> all = encode(prompt + completion);
   if (all.size() <= head.size() || !std::equal(head.begin(), head.end(), all.begin())) {
     fail(ErrorCode::kInvalidArgument,
          "SFT example ({} seed {}): the prompt's tokens are not a prefix of the whole conversation's",
@@ -59,9 +67,57 @@ Example make_nano_example(const Problem& p, bool thinking, int32_t bos, const Pr
   return ex;
 }
 
+// The decimal integers of `text`, in order.
+std::vector<std::string> numbers_in(const std::string& text) {
+  std::vector<std::string> out;
+  for (size_t i = 0; i < text.size();) {
+    if (!std::isdigit(static_cast<unsigned char>(text[i]))) {
+      ++i;
+      continue;
+    }
+    size_t j = i;
+    while (j < text.size() && std::isdigit(static_cast<unsigned char>(text[j]))) ++j;
+    out.push_back(text.substr(i, j - i));
+    i = j;
+  }
+  return out;
+}
+
+}  // namespace
+
+Example make_nano_example(const Problem& p, bool thinking, int32_t bos, const PromptRenderer& render,
+                          const TextEncoder& encode) {
+  return example_from(p, render(p.question, thinking), nano_completion(p, thinking), bos, encode);
+}
+
+bool make_nano_tool_examples(const Problem& p, bool thinking, int32_t bos, const NanoToolHooks& hooks,
+                             const TextEncoder& encode, std::vector<Example>& out) {
+  const std::vector<std::string> nums = numbers_in(p.question);
+  if (nums.size() != 2) return false;
+  const std::string expression = nums[0] + " * " + nums[1];
+  const std::string call = hooks.call_text(expression);
+  const std::string think_end = "\n</think>\n\n";
+  Turns turns = {{"user", p.question}};
+  const std::string first = (thinking ? "This is a large multiplication, so I use the calculator." + think_end : "") +
+                            call + "<|im_end|>";
+  Example a = example_from(p, hooks.render(turns, thinking), first, bos, encode);
+  turns.push_back({"assistant", call});
+  turns.push_back({"tool", p.answer});
+  const std::string second =
+      (thinking ? "The calculator says " + expression + " = " + p.answer + "." + think_end : "") + p.short_answer +
+      "<|im_end|>";
+  Example b = example_from(p, hooks.render(turns, thinking), second, bos, encode);
+  out.push_back(std::move(a));
+  out.push_back(std::move(b));
+  return true;
+}
+
 std::vector<Example> build_nano_data(const NanoDataConfig& config, int32_t bos, const PromptRenderer& render,
-                                     const TextEncoder& encode, NanoDataStats* stats) {
+                                     const TextEncoder& encode, NanoDataStats* stats, const NanoToolHooks* tools) {
   config.validate();
+  if (config.tool_fraction > 0.0 && (tools == nullptr || !tools->render || !tools->call_text)) {
+    fail(ErrorCode::kInvalidArgument, "data.tool_fraction: tool examples need the chat side's tool hooks");
+  }
   NanoDataStats s;
   std::vector<Example> out;
   out.reserve(static_cast<size_t>(config.examples));
@@ -73,20 +129,39 @@ std::vector<Example> build_nano_data(const NanoDataConfig& config, int32_t bos, 
     const uint64_t r = mix(mix(config.seed) ^ u);
     // Train split only: seeds in [0, 2^40). The low 40 bits of a 64-bit hash.
     const uint64_t problem_seed = r & (kSplitSeedSpan - 1);
-    const bool thinking = static_cast<double>(mix(r) >> 11) * 0x1.0p-53 >= config.no_thinking_fraction;
-    Problem p = generate(family, difficulty_preset(level), problem_seed);
-    if (thinking) p.trace = restyle_trace(p.trace, config.trace_style, mix(r ^ 0x7ACE57u));
-    Example ex = make_nano_example(p, thinking, bos, render, encode);
-    if (static_cast<int64_t>(ex.tokens.size()) > config.max_tokens) {
-      ++s.dropped_too_long;
-      continue;
+    const bool thinking = unit(mix(r)) >= config.no_thinking_fraction;
+    const uint64_t tr = mix(r ^ 0x70015u);
+    const bool offer_tools = config.tool_fraction > 0.0 && unit(tr) < config.tool_fraction;
+    std::vector<Example> made;
+    if (offer_tools && (mix(tr) & 1u) != 0) {
+      // A multiplication answered with the calculator, at standard or hard size.
+      const Level mul_level = (mix(tr) & 2u) != 0 ? Level::kHard : Level::kStandard;
+      const Problem p = generate(Family::kMul, difficulty_preset(mul_level), problem_seed);
+      if (!make_nano_tool_examples(p, thinking, bos, *tools, encode, made)) continue;
+      ++s.tool_calls;
+    } else {
+      Problem p = generate(family, difficulty_preset(level), problem_seed);
+      if (thinking) p.trace = restyle_trace(p.trace, config.trace_style, mix(r ^ 0x7ACE57u));
+      if (offer_tools) {
+        made.push_back(example_from(p, tools->render({{"user", p.question}}, thinking), nano_completion(p, thinking),
+                                    bos, encode));
+        ++s.tools_unused;
+      } else {
+        made.push_back(make_nano_example(p, thinking, bos, render, encode));
+      }
     }
-    ++s.kept;
-    ++(thinking ? s.thinking : s.instant);
-    s.tokens += static_cast<int64_t>(ex.tokens.size());
-    for (uint8_t m : ex.loss_mask) s.masked_tokens += m;
-    s.longest = std::max<int64_t>(s.longest, static_cast<int64_t>(ex.tokens.size()));
-    out.push_back(std::move(ex));
+    for (Example& ex : made) {
+      if (static_cast<int64_t>(ex.tokens.size()) > config.max_tokens) {
+        ++s.dropped_too_long;
+        continue;
+      }
+      ++s.kept;
+      ++(thinking ? s.thinking : s.instant);
+      s.tokens += static_cast<int64_t>(ex.tokens.size());
+      for (uint8_t m : ex.loss_mask) s.masked_tokens += m;
+      s.longest = std::max<int64_t>(s.longest, static_cast<int64_t>(ex.tokens.size()));
+      out.push_back(std::move(ex));
+    }
   }
   if (out.empty()) {
     fail(ErrorCode::kInvalidArgument, "data: every example is longer than train.seq_len + 1 = {} tokens",

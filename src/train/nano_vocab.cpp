@@ -123,11 +123,42 @@ NanoVocab build_nano_vocab(int max_words) {
       }
     }
   }
+  // Tool use (docs/tools.md, muse-nano's format): the call markers as user-defined tokens like the
+  // think tags, and the words of the tool line and of a calculator call, appended after everything
+  // above so that the ids of the task vocabulary stay as they were.
+  for (const char* marker : {kNanoToolCallOpen, kNanoToolCallClose}) {
+    if (have.insert(marker).second) add(marker, 0.0f, 4);
+  }
+  for (const char* w : {"Tools", "calculator", "\xE2\x96\x81" "calculator", "expression", "arguments", "name",
+                        "\xE2\x96\x81" "multiplication", "\xE2\x96\x81" "large", "\xE2\x96\x81" "says", "\xE2\x96\x81" "use"}) {
+    const std::string word = w;
+    const size_t first = word.rfind(kSpace, 0) == 0 ? 4 : 2;
+    for (size_t len = first; len <= word.size(); ++len) {
+      std::string piece = word.substr(0, len);
+      if (have.insert(piece).second) {
+        add(std::move(piece), score, 1);
+        score -= 1.0f;
+        ++v.n_pieces;
+      }
+    }
+  }
   return v;
 }
 
 const std::string& nano_chat_template() {
   static const std::string kTemplate =
+      "{%- if tools is defined and tools -%}\n"
+      "{{- '<|im_start|>system\\nTools:' -}}\n"
+      "{%- for tool in tools -%}\n"
+      "{%- set fn = tool['function'] if tool['function'] is defined else tool -%}\n"
+      "{{- ' ' + fn['name'] + '(' -}}\n"
+      "{%- if fn['parameters'] is defined and fn['parameters']['properties'] is defined -%}\n"
+      "{{- fn['parameters']['properties'] | list | join(', ') -}}\n"
+      "{%- endif -%}\n"
+      "{{- ')' -}}\n"
+      "{%- endfor -%}\n"
+      "{{- '<|im_end|>\\n' -}}\n"
+      "{%- endif -%}\n"
       "{%- for message in messages -%}\n"
       "{{- '<|im_start|>' + message['role'] + '\\n' + message['content'] + '<|im_end|>' + '\\n' -}}\n"
       "{%- endfor -%}\n"

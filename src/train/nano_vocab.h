@@ -16,6 +16,9 @@
 //   Scores: characters 0, pieces -rank (more frequent words merge first). SPM merges the adjacent pair
 //   whose concatenation is a vocabulary piece with the highest score, so a chosen word always ends up
 //   as one token (nano_tokenizer_test checks it on every chosen word).
+//   Last, for tool use: <tool_call> and </tool_call> (user-defined, like the think tags) and the
+//     prefix chains of the words of the tools line and of a calculator call ("calculator",
+//     "expression", ...), after the task words so that the task vocabulary's ids do not move.
 // The word list is computed from a fixed sample of train-split problems, so the vocabulary is a pure
 // function of the task generators (and is frozen into each exported GGUF).
 //
@@ -49,6 +52,13 @@ std::unique_ptr<text::Tokenizer> nano_tokenizer(const NanoVocab& nv);
 
 // The Jinja chat template (ChatML; enable_thinking, default true, opens "<think>\n" after the
 // generation prompt; enable_thinking=false writes "<think>\n\n</think>\n\n" so the model answers at once).
+// With `tools`, a first system turn lists them compactly, "Tools: calculator(expression)" (name and
+// parameter names: the model learned what its tools do in training), and the model calls one as
+//   <tool_call>\n{"arguments":{"expression":"12 * 34"},"name":"calculator"}\n</tool_call>
+// (tools::format_tool_call's Hermes form); results come back as role "tool" turns. The template does
+// not render assistant tool_calls: the server writes earlier calls into the content in that form.
+inline constexpr const char* kNanoToolCallOpen = "<tool_call>";
+inline constexpr const char* kNanoToolCallClose = "</tool_call>";
 const std::string& nano_chat_template();
 
 // Sets tokenizer.ggml.{model,tokens,scores,token_type,bos/eos/eot/unknown ids,add_bos_token,

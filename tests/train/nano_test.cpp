@@ -194,6 +194,111 @@ TEST_F(NanoTest, DataIsDeterministicAndMixesModes) {
   EXPECT_NE(other[0].tokens, a[0].tokens);
 }
 
+// The calculator as the template offers it, and a stand-in for tools::format_tool_call's text.
+NanoToolHooks test_tool_hooks(const text::ChatTemplate& tmpl) {
+  return {[&tmpl](const Turns& turns, bool thinking) {
+            nlohmann::ordered_json msgs = nlohmann::ordered_json::array();
+            for (const auto& [role, content] : turns) msgs.push_back({{"role", role}, {"content", content}});
+            nlohmann::ordered_json vars = {
+                {"messages", msgs},
+                {"tools", {{{"type", "function"},
+                            {"function", {{"name", "calculator"},
+                                          {"parameters", {{"type", "object"},
+                                                          {"properties", {{"expression", {{"type", "string"}}}}}}}}}}}},
+                {"add_generation_prompt", true},
+                {"enable_thinking", thinking}};
+            return tmpl.render(vars);
+          },
+          [](const std::string& expression) {
+            return "<tool_call>\n{\"arguments\":{\"expression\":\"" + expression + "\"},\"name\":\"calculator\"}\n</tool_call>";
+          }};
+}
+
+// The decoded text under the loss mask, and before it (BOS excluded).
+std::pair<std::string, std::string> split_example(const text::Tokenizer& tok, const Example& ex) {
+  std::vector<int32_t> prompt, answer;
+  for (size_t i = 1; i < ex.tokens.size(); ++i) (ex.loss_mask[i] ? answer : prompt).push_back(ex.tokens[i]);
+  return {tok.decode(prompt), tok.decode(answer)};
+}
+
+TEST_F(NanoTest, TemplateListsOfferedToolsInOneSystemLine) {
+  const NanoToolHooks hooks = test_tool_hooks(*tmpl_);
+  EXPECT_EQ(hooks.render({{"user", "What is 2 + 3?"}}, true),
+            "<|im_start|>system\nTools: calculator(expression)<|im_end|>\n" + render("What is 2 + 3?", true));
+  EXPECT_EQ(render("What is 2 + 3?", true).find("Tools"), std::string::npos);  // no tools, no line
+  // The call markers are single ids, like the think tags.
+  EXPECT_EQ(tok_->encode(kNanoToolCallOpen, false, false).size(), 1u);
+  EXPECT_EQ(tok_->encode(kNanoToolCallClose, false, false).size(), 1u);
+  EXPECT_EQ(tok_->encode("calculator", false, false).size(), 1u);
+}
+
+TEST_F(NanoTest, MultiplicationWithToolsCallsTheCalculatorThenAnswersFromItsResult) {
+  const NanoToolHooks hooks = test_tool_hooks(*tmpl_);
+  const TextEncoder e = [](const std::string& s) { return encode(s); };
+  const Problem p = generate(Family::kMul, difficulty_preset(Level::kHard), 12345);
+  std::vector<std::string> nums;
+  for (size_t i = 0; i < p.question.size();) {
+    const size_t j = p.question.find_first_not_of("0123456789", i);
+    const size_t end = j == std::string::npos ? p.question.size() : j;
+    if (end > i) nums.push_back(p.question.substr(i, end - i));
+    i = end == i ? i + 1 : end;
+  }
+  ASSERT_EQ(nums.size(), 2u) << p.question;
+  const std::string expr = nums[0] + " * " + nums[1];
+  for (bool thinking : {true, false}) {
+    std::vector<Example> out;
+    ASSERT_TRUE(make_nano_tool_examples(p, thinking, vocab_->bos, hooks, e, out));
+    ASSERT_EQ(out.size(), 2u);
+    const auto [prompt1, reply1] = split_example(*tok_, out[0]);
+    EXPECT_EQ(prompt1, hooks.render({{"user", p.question}}, thinking));
+    EXPECT_EQ(reply1.substr(reply1.size() - hooks.call_text(expr).size() - 10), hooks.call_text(expr) + "<|im_end|>");
+    EXPECT_EQ(reply1.find(p.answer), std::string::npos) << "the call turn must not know the product yet";
+    const auto [prompt2, reply2] = split_example(*tok_, out[1]);
+    EXPECT_EQ(prompt2, hooks.render({{"user", p.question}, {"assistant", hooks.call_text(expr)}, {"tool", p.answer}},
+                                    thinking));
+    EXPECT_EQ(reply2.substr(reply2.size() - p.short_answer.size() - 10), p.short_answer + "<|im_end|>");
+    EXPECT_EQ(reply2.find("</think>") != std::string::npos, thinking) << reply2;
+  }
+  // A question without exactly two numbers has no calculator conversation.
+  Problem three = p;
+  three.question = "What is 2 * 3 * 4?";
+  std::vector<Example> none;
+  EXPECT_FALSE(make_nano_tool_examples(three, true, vocab_->bos, hooks, e, none));
+  EXPECT_TRUE(none.empty());
+}
+
+TEST_F(NanoTest, ToolFractionMixesCallingAndNonCallingConversations) {
+  const PromptRenderer r = [](const std::string& q, bool t) { return render(q, t); };
+  const TextEncoder e = [](const std::string& s) { return encode(s); };
+  const NanoToolHooks hooks = test_tool_hooks(*tmpl_);
+  NanoDataConfig c;
+  c.examples = 80;
+  c.max_tokens = 1024;
+  c.tool_fraction = 0.5;
+  NanoDataStats s;
+  const auto data = build_nano_data(c, vocab_->bos, r, e, &s, &hooks);
+  EXPECT_GT(s.tool_calls, 5);     // ~20 expected (half of the half)
+  EXPECT_GT(s.tools_unused, 5);
+  EXPECT_EQ(s.kept, 80 + s.tool_calls);  // a calling conversation is two examples
+  int64_t with_line = 0, with_call = 0;
+  for (const Example& ex : data) {
+    const auto [prompt, reply] = split_example(*tok_, ex);
+    with_line += prompt.find("Tools: calculator") != std::string::npos;
+    with_call += reply.find(kNanoToolCallOpen) != std::string::npos;
+  }
+  EXPECT_EQ(with_line, 2 * s.tool_calls + s.tools_unused);
+  EXPECT_EQ(with_call, s.tool_calls);
+  // Tool examples need the hooks; the fraction is a probability.
+  EXPECT_THROW(build_nano_data(c, vocab_->bos, r, e), Error);
+  c.tool_fraction = 1.5;
+  try {
+    build_nano_data(c, vocab_->bos, r, e, nullptr, &hooks);
+    ADD_FAILURE() << "tool_fraction 1.5 accepted";
+  } catch (const Error& err) {
+    EXPECT_NE(std::string(err.what()).find("data.tool_fraction"), std::string::npos) << err.what();
+  }
+}
+
 TEST(NanoConfig, BadFieldsAreNamed) {
   auto err = [](const char* text) -> std::string {
     try {
@@ -211,6 +316,7 @@ TEST(NanoConfig, BadFieldsAreNamed) {
   EXPECT_NE(err(R"([1, 2])").find("cfg.json"), std::string::npos);
   EXPECT_NE(err(R"({"threads": -1})").find("cfg.json: threads: expected an integer >= 0"), std::string::npos);
   EXPECT_NE(err(R"({"data": {"trace_style": {"drop_lines": 2}}})").find("data.trace_style.drop_lines"), std::string::npos);
+  EXPECT_NE(err(R"({"data": {"tool_fraction": -0.1}})").find("data.tool_fraction"), std::string::npos);
   EXPECT_NE(err(R"({"data": {"trace_style": {"shorter": 1}}})").find("shorter: unknown field"), std::string::npos);
   const NanoRunConfig styled =
       parse_nano_config(nlohmann::json::parse(R"({"data": {"trace_style": {"drop_lines": 0.5, "one_shot_steps": 0.25}}})"), "s");
