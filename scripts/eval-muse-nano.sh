@@ -3,6 +3,8 @@
 #   standard  600 test-split problems at training difficulty (100 per family): Thinking and Instant
 #   hard      300 test-split problems harder than training ever saw (50 per family): Thinking and Instant
 #   contemplating  the first 120 standard and the first 120 hard problems, 4 agents, majority vote
+#   tools     200 large multiplications (test split, hard: 4-6 digit factors): Thinking and Instant,
+#             without tools and with `--tools calculator` (the agent loop)
 # Writes build/eval/<name>/{standard,hard}.jsonl, one JSON report per run and the printed tables
 # (summary.txt). Greedy decoding (--temp 0) except contemplating, which samples (temp 0.7) so that
 # the agents differ.
@@ -25,6 +27,7 @@ mkdir -p "$out"
 
 $muse tasks --split test --family all --difficulty standard -n 600 -o "$out/standard.jsonl"
 $muse tasks --split test --family all --difficulty hard -n 300 -o "$out/hard.jsonl"
+$muse tasks --split test --family mul --difficulty hard -n 200 -o "$out/large-mul.jsonl"
 
 {
   echo "# $model, $(date -u +%Y-%m-%dT%H:%MZ)"
@@ -39,5 +42,11 @@ $muse tasks --split test --family all --difficulty hard -n 300 -o "$out/hard.jso
   echo "## contemplating, hard first 120, 4 agents, vote, temp 0.7"
   $muse eval "${extra[@]}" -m "$model" --suite "$out/hard.jsonl" -n 120 --mode thinking,contemplating --agents 4 \
     --aggregate vote --temp 0.7 -s 1 --report "$out/contemplating-hard.json"
+  echo "## large multiplications (200), greedy, without tools"
+  $muse eval "${extra[@]}" -m "$model" --suite "$out/large-mul.jsonl" --mode thinking,instant --temp 0 \
+    --report "$out/large-mul.json"
+  echo "## large multiplications (200), greedy, with the calculator"
+  $muse eval "${extra[@]}" -m "$model" --suite "$out/large-mul.jsonl" --mode thinking,instant --temp 0 \
+    --tools calculator --report "$out/large-mul-tools.json"
 } | tee "$out/summary.txt"
 echo "eval-muse-nano: wrote $out/summary.txt and the JSON reports beside it" >&2

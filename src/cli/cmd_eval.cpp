@@ -2,6 +2,10 @@
 // writes) in one or more reasoning modes and reports accuracy, thinking and answer tokens and latency
 // per mode; --report writes everything, per question, as JSON (atomically).
 //
+// With --tools (built-in tools: calculator), each question runs tools::AgentLoop (model -> tool calls ->
+// results -> model, at most --max-steps turns), the tools offered as `muse chat --tools` offers them;
+// tokens and latency are summed over the turns and the calls are counted per mode.
+//
 // Answers are checked with train::check_answer (numeric, exact or regex per line), on the final
 // content of each reply. Malformed lines are errors naming the file and line (train::read_suite_file).
 #include <algorithm>
@@ -16,6 +20,8 @@
 #include "cli/reason_options.h"
 #include "core/error.h"
 #include "core/progress.h"
+#include "tools/agent_loop.h"
+#include "tools/registry.h"
 #include "train/file_io.h"
 #include "train/tasks_check.h"
 #include "train/tasks_suite.h"
@@ -30,6 +36,8 @@ struct EvalOptions {
   int64_t limit = 0;
   std::string report;
   std::string system;
+  std::vector<std::string> tools;  // built-in tool names
+  int max_steps = 4;
 };
 
 std::vector<reason::Mode> parse_modes(const std::string& spec) {
@@ -54,6 +62,7 @@ struct ModeSummary {
   reason::Mode mode = reason::Mode::kInstant;
   int64_t n = 0, correct = 0;
   int64_t thinking = 0, answer = 0, forced = 0, prompt = 0;
+  int64_t tool_calls = 0, with_calls = 0;  // calls made; questions that made at least one
   std::map<std::string, FamilyTally> families;  // sorted by name; empty name: lines without a family
   double seconds = 0.0;
   std::vector<double> latencies;
@@ -77,6 +86,19 @@ void eval(const EvalOptions& o) {
   reason::Reasoner reasoner(*m.model, *m.tok, *m.pool,
                             o.reason.reasoner(o.model, m.model->hparams(), contemplating ? o.reason.agents : 1));
   const uint64_t seed = o.reason.resolved_seed();
+  tools::ToolRegistry registry;
+  tools::add_builtin_tools(registry, o.tools, nullptr);
+  std::unique_ptr<tools::AgentLoop> agent;
+  if (!registry.empty()) {
+    const std::string source = !reasoner.options().chat_template.empty()
+                                   ? reasoner.options().chat_template
+                                   : m.model->file().get_string_or("tokenizer.chat_template", "");
+    tools::AgentLoopOptions lo;
+    lo.max_steps = o.max_steps;
+    lo.format = tools::detect_tool_format(source);
+    lo.template_renders_tools = source.find("tools") != std::string::npos;
+    agent = std::make_unique<tools::AgentLoop>(reasoner, registry, lo);
+  }
   std::vector<ModeSummary> summaries;
   for (reason::Mode mode : modes) {
     ModeSummary s;
@@ -88,7 +110,21 @@ void eval(const EvalOptions& o) {
       reason::Request req = o.reason.request(mode, seed + i);
       if (!o.system.empty()) req.messages.push_back({"system", o.system});
       req.messages.push_back({"user", it.question});
-      const reason::Result res = reasoner.run(req);
+      reason::Result res;
+      int calls = 0;
+      if (agent) {
+        std::vector<reason::ChatMessage> history = req.messages;
+        const auto t0 = std::chrono::steady_clock::now();
+        const tools::AgentLoopResult ar = agent->run(history, req);
+        res.content = ar.content;
+        res.total = ar.usage;
+        res.timing.wall_seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
+        calls = ar.tool_calls;
+      } else {
+        res = reasoner.run(req);
+      }
+      s.tool_calls += calls;
+      s.with_calls += calls > 0 ? 1 : 0;
       const bool ok = train::check_answer(res.content, it.answer, it.checker);
       ++s.n;
       s.correct += ok ? 1 : 0;
@@ -114,6 +150,7 @@ void eval(const EvalOptions& o) {
                          {"answer_tokens", res.total.answer_tokens},
                          {"forced_tokens", res.total.forced_tokens},
                          {"latency_seconds", res.timing.wall_seconds},
+                         {"tool_calls", calls},
                          {"agents", res.agents.size()}});
       bar.update(static_cast<double>(i + 1),
                  "acc " + std::to_string(100 * s.correct / s.n) + "%");
@@ -148,8 +185,16 @@ void eval(const EvalOptions& o) {
                        {"prompt_tokens_total", s.prompt},
                        {"latency_seconds_mean", s.seconds / n},
                        {"latency_seconds_p50", median(s.latencies)},
+                       {"tool_calls_total", s.tool_calls},
+                       {"questions_with_tool_calls", s.with_calls},
                        {"families", std::move(families_j)},
                        {"items", s.items}});
+  }
+  if (agent) {
+    for (const ModeSummary& s : summaries) {
+      std::printf("%-14s tools: %lld calls; %lld of %lld questions called a tool\n", reason::mode_name(s.mode),
+                  static_cast<long long>(s.tool_calls), static_cast<long long>(s.with_calls), static_cast<long long>(s.n));
+    }
   }
   // Per family, when the suite has more than one (or names one): accuracy and thinking per mode.
   const bool by_family = !summaries.empty() && (summaries[0].families.size() > 1 ||
@@ -172,6 +217,7 @@ void eval(const EvalOptions& o) {
                              {"think_budget", o.reason.think_budget},
                              {"max_tokens", o.reason.max_tokens},
                              {"aggregate", o.reason.aggregate},
+                             {"tools", o.tools},
                              {"modes", std::move(modes_j)}};
     const std::string text = report.dump(2) + "\n";
     train::write_file_atomic(o.report, {reinterpret_cast<const uint8_t*>(text.data()), text.size()});
@@ -195,6 +241,12 @@ void add_eval_command(CLI::App& app) {
       ->check(CLI::Range(int64_t{0}, int64_t{1} << 40));
   cmd->add_option("--report", o->report, "Write a JSON report with every answer to this file (atomically)");
   cmd->add_option("--system", o->system, "System message before each question");
+  cmd->add_option("--tools", o->tools,
+                  "Offer these built-in tools (calculator) and answer each question through the agent loop "
+                  "(model, tool calls, results, model)")
+      ->delimiter(',');
+  cmd->add_option("--max-steps", o->max_steps, "With --tools: model turns per question at most")
+      ->check(CLI::Range(1, 64));
   cmd->callback([o] {
     parse_modes(o->reason.mode);  // reject bad modes before loading the model
     eval(*o);
