@@ -299,6 +299,32 @@ TEST_F(NanoTest, ToolFractionMixesCallingAndNonCallingConversations) {
   }
 }
 
+TEST_F(NanoTest, ShorterTraceStylesCostFewerTokens) {
+  // What the length penalty can find by leaving out redundancy alone: the shortest restyled trace
+  // (optional lines dropped, written methods compacted, steps still worked out) against the reference.
+  const TraceStyle compact{0.0, 0.0, 1.0}, tersest{1.0, 0.0, 1.0};
+  int64_t full = 0, shortest = 0;
+  for (Family f : kAllFamilies) {
+    int64_t n_full = 0, n_compact = 0, n_tersest = 0;
+    for (uint64_t i = 0; i < 50; ++i) {
+      const Problem p = generate(f, difficulty_preset(Level::kStandard), 90000 + i);
+      n_full += static_cast<int64_t>(encode(p.trace).size());
+      n_compact += static_cast<int64_t>(encode(restyle_trace(p.trace, compact, i)).size());
+      n_tersest += static_cast<int64_t>(encode(restyle_trace(p.trace, tersest, i)).size());
+    }
+    std::printf("[ nano     ] %-5s %6.1f tokens per trace; compact columns %3.0f%%, also without optional lines %3.0f%%\n",
+                family_name(f), static_cast<double>(n_full) / 50.0,
+                100.0 * static_cast<double>(n_compact) / static_cast<double>(n_full),
+                100.0 * static_cast<double>(n_tersest) / static_cast<double>(n_full));
+    EXPECT_LE(n_tersest, n_compact) << family_name(f);
+    full += n_full;
+    shortest += n_tersest;
+  }
+  std::printf("[ nano     ] all   shortest restyled trace %.0f%% of the reference's tokens\n",
+              100.0 * static_cast<double>(shortest) / static_cast<double>(full));
+  EXPECT_LT(shortest, full * 3 / 4);
+}
+
 TEST(NanoConfig, BadFieldsAreNamed) {
   auto err = [](const char* text) -> std::string {
     try {
