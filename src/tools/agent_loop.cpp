@@ -1,6 +1,10 @@
 #include "tools/agent_loop.h"
 
+#include <optional>
+#include <regex>
+
 #include "core/error.h"
+#include "reason/answer.h"
 #include "text/chat_template.h"
 
 namespace muse::tools {
@@ -75,82 +79,167 @@ reason::Request AgentLoop::turn_request(const std::vector<reason::ChatMessage>& 
   return req;
 }
 
+// The calls of one model turn (in the content, and with execute_calls_in_reasoning in the reasoning),
+// numbered from next_id, the visible text, and the assistant text to keep in the history.
+AgentLoop::Turn AgentLoop::parse_turn(const std::string& content, const std::string& reasoning, int next_id,
+                                      std::vector<std::string>& notes) const {
+  Turn t;
+  for (const ParseEvent& ev : parse_tool_calls(opt_.format, content)) {
+    if (ev.kind == ParseEvent::kToolCall) {
+      t.calls.push_back(ev.call);
+    } else if (ev.kind == ParseEvent::kContent) {
+      t.visible += ev.text;
+    } else if (ev.kind == ParseEvent::kError) {
+      notes.push_back(ev.text);
+    }
+  }
+  t.assistant_text = content;
+  if (opt_.execute_calls_in_reasoning && !reasoning.empty()) {
+    ParserOptions po;
+    po.starts_in_reasoning = true;
+    for (const ParseEvent& ev : parse_tool_calls(opt_.format, reasoning, po)) {
+      if (ev.kind != ParseEvent::kToolCall) continue;
+      t.calls.push_back(ev.call);
+      t.assistant_text += (t.assistant_text.empty() ? "" : "\n") + format_tool_call(opt_.format, ev.call);
+    }
+  }
+  for (ToolCall& c : t.calls) c.id = "call_" + std::to_string(next_id++);
+  return t;
+}
+
+// Runs a turn's calls: the assistant turn and each result go into history and the transcript (with
+// "agent" when agent >= 0).
+void AgentLoop::execute(const Turn& turn, std::vector<reason::ChatMessage>& history, AgentLoopResult& out,
+                        const AgentCallbacks& cb, int agent) const {
+  json tc = json::array();
+  for (const ToolCall& c : turn.calls) {
+    tc.push_back({{"id", c.id}, {"type", "function"}, {"function", {{"name", c.name}, {"arguments", c.arguments.dump()}}}});
+  }
+  json msg = {{"role", "assistant"}, {"content", turn.visible}, {"tool_calls", tc}};
+  if (agent >= 0) msg["agent"] = agent;
+  out.transcript.push_back(std::move(msg));
+  history.push_back({"assistant", turn.assistant_text});
+  for (const ToolCall& c : turn.calls) {
+    if (cb.on_tool_call) cb.on_tool_call(c);
+    ToolResult res = reg_.call(c);
+    ++out.tool_calls;
+    if (cb.on_tool_result) cb.on_tool_result(res);
+    history.push_back({"tool", res.content});
+    json result = {{"role", "tool"}, {"tool_call_id", c.id}, {"name", c.name}, {"content", res.content}};
+    if (agent >= 0) result["agent"] = agent;
+    out.transcript.push_back(std::move(result));
+  }
+}
+
+reason::Result AgentLoop::run_turn(const std::vector<reason::ChatMessage>& history, const reason::Request& base,
+                                   const std::function<void(const reason::Delta&)>& on_delta, AgentLoopResult& out) {
+  reason::Request req = turn_request(history, base);
+  req.on_delta = on_delta;
+  reason::Result r;
+  try {
+    r = reasoner_.run(req);
+  } catch (const text::TemplateError&) {
+    bool had_tool = false;
+    for (reason::ChatMessage& m : req.messages) {
+      if (m.role == "tool") m = as_user_result(m), had_tool = true;
+    }
+    if (!had_tool || !tool_role_ok_) throw;
+    tool_role_ok_ = false;
+    out.notes.push_back("the chat template rejected role 'tool'; results are sent as user messages");
+    r = reasoner_.run(req);
+  }
+  ++out.steps;
+  add_usage(out.usage, r.total);
+  return r;
+}
+
 AgentLoopResult AgentLoop::run(std::vector<reason::ChatMessage>& history, const reason::Request& base,
                                const AgentCallbacks& cb) {
   AgentLoopResult out;
   for (int step = 0; step < opt_.max_steps; ++step) {
-    reason::Request req = turn_request(history, base);
-    req.on_delta = cb.on_delta;
-    reason::Result r;
-    try {
-      r = reasoner_.run(req);
-    } catch (const text::TemplateError&) {
-      bool had_tool = false;
-      for (reason::ChatMessage& m : req.messages) {
-        if (m.role == "tool") m = as_user_result(m), had_tool = true;
-      }
-      if (!had_tool || !tool_role_ok_) throw;
-      tool_role_ok_ = false;
-      out.notes.push_back("the chat template rejected role 'tool'; results are sent as user messages");
-      r = reasoner_.run(req);
-    }
-    ++out.steps;
-    add_usage(out.usage, r.total);
+    const reason::Result r = run_turn(history, base, cb.on_delta, out);
     out.reasoning = r.reasoning;
-
-    // Calls in the answer, and (optionally) calls written inside the thinking block.
-    std::vector<ToolCall> calls;
-    std::string visible;
-    int next_id = out.tool_calls;
-    for (const ParseEvent& ev : parse_tool_calls(opt_.format, r.content)) {
-      if (ev.kind == ParseEvent::kToolCall) {
-        calls.push_back(ev.call);
-      } else if (ev.kind == ParseEvent::kContent) {
-        visible += ev.text;
-      } else if (ev.kind == ParseEvent::kError) {
-        out.notes.push_back(ev.text);
+    const Turn turn = parse_turn(r.content, r.reasoning, out.tool_calls, out.notes);
+    if (base.mode == reason::Mode::kContemplating && step == 0 && opt_.max_steps > 1) {
+      bool any = false;
+      for (const reason::AgentTrace& a : r.agents) {
+        std::vector<std::string> ignored;
+        any = any || !parse_turn(a.content, a.reasoning, 0, ignored).calls.empty();
+      }
+      if (any) {
+        contemplate_with_tools(r, history, base, cb, out);
+        return out;
       }
     }
-    std::string assistant_text = r.content;
-    if (opt_.execute_calls_in_reasoning && !r.reasoning.empty()) {
-      ParserOptions po;
-      po.starts_in_reasoning = true;
-      for (const ParseEvent& ev : parse_tool_calls(opt_.format, r.reasoning, po)) {
-        if (ev.kind != ParseEvent::kToolCall) continue;
-        calls.push_back(ev.call);
-        assistant_text += (assistant_text.empty() ? "" : "\n") + format_tool_call(opt_.format, ev.call);
-      }
-    }
-    for (ToolCall& c : calls) c.id = "call_" + std::to_string(next_id++);
-
-    json turn = {{"role", "assistant"}, {"content", visible}};
-    if (calls.empty() || step + 1 == opt_.max_steps) {
-      if (!calls.empty()) {
+    if (turn.calls.empty() || step + 1 == opt_.max_steps) {
+      if (!turn.calls.empty()) {
         out.step_limit_hit = true;
-        out.notes.push_back(fmt::format("step limit ({}) reached with {} tool call(s) not run", opt_.max_steps, calls.size()));
+        out.notes.push_back(fmt::format("step limit ({}) reached with {} tool call(s) not run", opt_.max_steps, turn.calls.size()));
       }
-      out.content = visible;
+      out.content = turn.visible;
       history.push_back({"assistant", r.content});
-      out.transcript.push_back(turn);
+      out.transcript.push_back({{"role", "assistant"}, {"content", turn.visible}});
       return out;
     }
-    json tc = json::array();
-    for (const ToolCall& c : calls) {
-      tc.push_back({{"id", c.id}, {"type", "function"}, {"function", {{"name", c.name}, {"arguments", c.arguments.dump()}}}});
-    }
-    turn["tool_calls"] = tc;
-    out.transcript.push_back(turn);
-    history.push_back({"assistant", assistant_text});
-    for (const ToolCall& c : calls) {
-      if (cb.on_tool_call) cb.on_tool_call(c);
-      ToolResult res = reg_.call(c);
-      ++out.tool_calls;
-      if (cb.on_tool_result) cb.on_tool_result(res);
-      history.push_back({"tool", res.content});
-      out.transcript.push_back({{"role", "tool"}, {"tool_call_id", c.id}, {"name", c.name}, {"content", res.content}});
-    }
+    execute(turn, history, out, cb, -1);
   }
   return out;  // not reached: the last step returns above
+}
+
+void AgentLoop::contemplate_with_tools(const reason::Result& first, std::vector<reason::ChatMessage>& history,
+                                       const reason::Request& base, const AgentCallbacks& cb, AgentLoopResult& out) {
+  std::regex pattern;
+  if (!base.answer_pattern.empty()) pattern = reason::compile_answer_pattern(base.answer_pattern);
+  const std::regex* pat = base.answer_pattern.empty() ? nullptr : &pattern;
+  const size_t n = first.agents.size();
+  std::vector<std::vector<reason::ChatMessage>> histories(n, history);
+  std::vector<std::string> finals(n), reasonings(n);
+  std::vector<reason::Candidate> candidates;
+  for (size_t i = 0; i < n; ++i) {
+    const reason::AgentTrace& a = first.agents[i];
+    const int agent = static_cast<int>(i);
+    // Each agent continues on its own, in Thinking mode with its own seed and temperature.
+    reason::Request solo = base;
+    solo.mode = reason::Mode::kThinking;
+    solo.samples = 1;
+    solo.sampling.seed = a.seed;
+    solo.sampling.temperature = a.temperature;
+    const auto on_delta = [&](const reason::Delta& d) {
+      if (cb.on_delta) cb.on_delta({agent, d.kind, d.text});
+    };
+    Turn turn = parse_turn(a.content, a.reasoning, out.tool_calls, out.notes);
+    std::string reasoning = a.reasoning;
+    for (int step = 1; !turn.calls.empty(); ++step) {
+      if (step == opt_.max_steps) {
+        out.step_limit_hit = true;
+        out.notes.push_back(fmt::format("agent {}: step limit ({}) reached with {} tool call(s) not run", agent,
+                                        opt_.max_steps, turn.calls.size()));
+        break;
+      }
+      execute(turn, histories[i], out, cb, agent);
+      const reason::Result r = run_turn(histories[i], solo, on_delta, out);
+      reasoning = r.reasoning;
+      turn = parse_turn(r.content, r.reasoning, out.tool_calls, out.notes);
+    }
+    finals[i] = turn.visible;
+    reasonings[i] = reasoning;
+    histories[i].push_back({"assistant", turn.assistant_text});
+    const std::optional<reason::ExtractedAnswer> ans = reason::extract_answer(turn.visible, pat);
+    candidates.push_back({agent, ans ? ans->normalized : "", a.confidence, ""});
+  }
+  if (base.aggregate == reason::Aggregate::kSynthesize) {
+    out.notes.push_back("contemplating with tools: the agents' answers are combined by vote (no synthesis pass)");
+  }
+  const reason::Aggregation agg =
+      base.aggregate == reason::Aggregate::kWeighted ? reason::weighted_vote(candidates) : reason::vote(candidates);
+  const size_t w = agg.winner >= 0 ? static_cast<size_t>(agg.winner) : 0;
+  out.content = finals[w];
+  out.reasoning = reasonings[w];
+  out.agent_answers.reserve(n);
+  for (const reason::Candidate& c : candidates) out.agent_answers.push_back(c.answer);
+  out.transcript.push_back({{"role", "assistant"}, {"content", finals[w]}, {"agent", static_cast<int>(w)}});
+  // The conversation goes on from the winner's turns.
+  history = std::move(histories[w]);
 }
 
 }  // namespace muse::tools

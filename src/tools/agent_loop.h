@@ -1,7 +1,12 @@
 // AgentLoop: model -> tool calls -> results -> model, until the model answers without calling a tool
-// or the step limit is reached. Runs on a reason::Reasoner, so it works in every mode (instant,
-// thinking, contemplating: the calls are parsed from the final content; calls written inside the
-// thinking block are found too, and are executed like the others).
+// or the step limit is reached. Runs on a reason::Reasoner, so it works in every mode: instant and
+// thinking parse the calls from the answer (calls written inside the thinking block are found too, and
+// are executed like the others). In contemplating mode the agents use tools independently before
+// aggregation: the first turn runs all agents together (one prefill, batched steps); when any agent's
+// answer calls a tool, each such agent continues on its own (Thinking mode, its own seed and
+// temperature, one agent at a time) through calls and results until it answers, and the agents' final
+// answers are combined by vote (weighted: confidence-weighted; synthesize falls back to vote). The
+// history then goes on from the winning agent's turns.
 //
 // The conversation reaches the model through reason::ChatMessage (role + content), so tools are
 // described in a system message written by tool_system_prompt() in the model family's call format,
@@ -47,6 +52,8 @@ struct AgentLoopResult {
   reason::Usage usage;          // summed over the turns
   nlohmann::json transcript = nlohmann::json::array();  // OpenAI-style messages of this run
   std::vector<std::string> notes;
+  // Contemplating with tools: each agent's final normalized answer (empty: none), in agent order.
+  std::vector<std::string> agent_answers;
 };
 
 struct AgentCallbacks {
@@ -70,6 +77,20 @@ class AgentLoop {
   reason::Request turn_request(const std::vector<reason::ChatMessage>& history, const reason::Request& base) const;
 
  private:
+  struct Turn {
+    std::vector<ToolCall> calls;
+    std::string visible;         // content without the call markup
+    std::string assistant_text;  // what the history keeps of the turn
+  };
+  Turn parse_turn(const std::string& content, const std::string& reasoning, int next_id,
+                  std::vector<std::string>& notes) const;
+  void execute(const Turn& turn, std::vector<reason::ChatMessage>& history, AgentLoopResult& out,
+               const AgentCallbacks& cb, int agent) const;
+  reason::Result run_turn(const std::vector<reason::ChatMessage>& history, const reason::Request& base,
+                          const std::function<void(const reason::Delta&)>& on_delta, AgentLoopResult& out);
+  void contemplate_with_tools(const reason::Result& first, std::vector<reason::ChatMessage>& history,
+                              const reason::Request& base, const AgentCallbacks& cb, AgentLoopResult& out);
+
   reason::Reasoner& reasoner_;
   const ToolRegistry& reg_;
   AgentLoopOptions opt_;
