@@ -26,6 +26,7 @@ before the next question. Try:
   What is 47 * 6?
   Find the product of 72 and 39.      (longer sums inside its reasoning are where it still slips)
 /mode instant | thinking | contemplating switches the reasoning mode; /exit or Ctrl-D quits.
+Started with --tools calculator, it calls a calculator for multiplications (What is 244165 * 387?).
 EOF
 fi
 exec build/release/muse chat -m "$model" --mode thinking "$@"

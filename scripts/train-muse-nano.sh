@@ -8,11 +8,16 @@
 #                                               weights only, embeddings matched by token text) on
 #                                               traces that work out every multi-digit step column by
 #                                               column (docs/tasks.md), with the context raised to 1024
-# into build/muse-nano-sft/ (stage 1), build/muse-nano-sft2/ (stage 2) and build/muse-nano-sft3/ (stage
-# 3: checkpoints, loss.csv, loss.png, muse-nano-sft.gguf, the model that ships). Re-running it resumes
+#   stage 5  configs/muse-nano-sft-stage5.json  2000 steps warm-started from stage 3's model on fresh
+#                                               standard problems plus calculator conversations (12% of
+#                                               the conversations offer the tool; multiplications call it)
+# into build/muse-nano-sft/ (stage 1), build/muse-nano-sft2/ (stage 2), build/muse-nano-sft3/ (stage 3)
+# and build/muse-nano-sft5/ (stage 5: checkpoints, loss.csv, loss.png, muse-nano-sft.gguf, the model that
+# ships). (Stage 4, configs/muse-nano-sft-stage4.json, is the thought-compression experiment's start,
+# docs/thought-compression.md, not part of this recipe.) Re-running it resumes
 # from the last checkpoint (each stage is a pure function of its config and its start, so a resumed run
-# ends with the same weights as an uninterrupted one). About 75 + 35 + 85 min on an idle 2-core machine
-# (stage 3 runs on one thread, see its config). The generators are the current ones in every stage, so a
+# ends with the same weights as an uninterrupted one). About 75 + 35 + 85 + 35 min on an idle 2-core
+# machine (stage 3 runs on one thread, see its config). The generators are the current ones in every stage, so a
 # re-run trains stages 1-2 on worked-out traces too; the shipped v2 is stage 3 on top of v1, whose stages
 # 1-2 saw the older one-shot traces (commit 5c500ac): see models/muse-nano.md.
 #   OUT=dir scripts/train-muse-nano.sh    # other output folder (stages 2 and 3 go to dir2, dir3)
@@ -22,6 +27,7 @@ cd "$(dirname "$0")/.."
 out1=${OUT:-build/muse-nano-sft}  # under build/: git-ignored, so no model is ever committed by accident
 out2=${out1}2
 out3=${out1}3
+out5=${out1}5
 
 cmake --preset release >/dev/null
 cmake --build --preset release -j"$(nproc)" --target muse
@@ -52,4 +58,12 @@ else
   build/release/muse train sft --config configs/muse-nano-sft-stage3.json --out "$out3" \
     --init "$out2/muse-nano-sft.gguf"
 fi
-echo "train-muse-nano: try it with: build/release/muse chat -m $out3/muse-nano-sft.gguf" >&2
+# Stage 5 starts from stage 3's exported model: the vocabulary grew by the tool-call tokens.
+if [[ -f "$out5/checkpoint.bin" ]]; then
+  run_stage configs/muse-nano-sft-stage5.json "$out5"
+else
+  build/release/muse train sft --config configs/muse-nano-sft-stage5.json --out "$out5" \
+    --init "$out3/muse-nano-sft.gguf"
+fi
+echo "train-muse-nano: ship it with: build/release/muse quantize $out5/muse-nano-sft.gguf models/muse-nano.gguf q8_0" >&2
+echo "train-muse-nano: try it with: build/release/muse chat -m $out5/muse-nano-sft.gguf --tools calculator" >&2
