@@ -111,13 +111,7 @@ void chat(const ChatOptions& o) {
     mcp.push_back(std::make_unique<tools::McpClient>(cmd));
     for (const std::string& note : tools::add_mcp_tools(registry, *mcp.back())) std::fprintf(stderr, "note: %s\n", note.c_str());
   }
-  const std::string template_source = !reasoner.options().chat_template.empty()
-                                          ? reasoner.options().chat_template
-                                          : m.model->file().get_string_or("tokenizer.chat_template", "");
-  tools::AgentLoopOptions loop_opts;
-  loop_opts.max_steps = o.max_steps;
-  loop_opts.format = tools::detect_tool_format(template_source);
-  loop_opts.template_renders_tools = template_source.find("tools") != std::string::npos;
+  const tools::AgentLoopOptions loop_opts = agent_loop_options(reasoner, m, o.max_steps);
   std::unique_ptr<tools::AgentLoop> agent;
   if (!registry.empty()) {
     agent = std::make_unique<tools::AgentLoop>(reasoner, registry, loop_opts);

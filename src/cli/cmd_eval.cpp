@@ -90,14 +90,7 @@ void eval(const EvalOptions& o) {
   tools::add_builtin_tools(registry, o.tools, nullptr);
   std::unique_ptr<tools::AgentLoop> agent;
   if (!registry.empty()) {
-    const std::string source = !reasoner.options().chat_template.empty()
-                                   ? reasoner.options().chat_template
-                                   : m.model->file().get_string_or("tokenizer.chat_template", "");
-    tools::AgentLoopOptions lo;
-    lo.max_steps = o.max_steps;
-    lo.format = tools::detect_tool_format(source);
-    lo.template_renders_tools = source.find("tools") != std::string::npos;
-    agent = std::make_unique<tools::AgentLoop>(reasoner, registry, lo);
+    agent = std::make_unique<tools::AgentLoop>(reasoner, registry, agent_loop_options(reasoner, m, o.max_steps));
   }
   std::vector<ModeSummary> summaries;
   for (reason::Mode mode : modes) {

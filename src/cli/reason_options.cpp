@@ -107,4 +107,15 @@ LoadedModel load_for_reasoning(const ModelOptions& options) {
   return m;
 }
 
+tools::AgentLoopOptions agent_loop_options(const reason::Reasoner& reasoner, const LoadedModel& m, int max_steps) {
+  const std::string source = !reasoner.options().chat_template.empty()
+                                 ? reasoner.options().chat_template
+                                 : m.model->file().get_string_or("tokenizer.chat_template", "");
+  tools::AgentLoopOptions lo;
+  lo.max_steps = max_steps;
+  lo.format = tools::detect_tool_format(source);
+  lo.template_renders_tools = source.find("tools") != std::string::npos;
+  return lo;
+}
+
 }  // namespace muse::cli

@@ -11,6 +11,7 @@
 #include "cli/model_options.h"
 #include "engine/sampler.h"
 #include "reason/reasoner.h"
+#include "tools/agent_loop.h"
 
 namespace muse::cli {
 
@@ -48,5 +49,9 @@ struct LoadedModel {
   std::unique_ptr<core::ThreadPool> pool;
 };
 LoadedModel load_for_reasoning(const ModelOptions& options);
+
+// The agent loop's options for this model: the call format and whether the chat template renders the
+// tools itself, both read from the template the reasoner uses (--chat-template, else the model's).
+tools::AgentLoopOptions agent_loop_options(const reason::Reasoner& reasoner, const LoadedModel& m, int max_steps);
 
 }  // namespace muse::cli

@@ -111,7 +111,8 @@ NanoVocab build_nano_vocab(int max_words) {
     score -= 1.0f;
     ++v.n_pieces;
   }
-  for (const auto& [saving, w] : ranked) {
+  // A word with its whole prefix chain, each piece new to the vocabulary scored below the last one.
+  auto add_word = [&](const std::string& w) {
     const bool spaced = w.rfind(kSpace, 0) == 0;
     const size_t first = spaced ? 4 : 2;  // shortest prefix that is a multi-character piece
     for (size_t len = first; len <= w.size(); ++len) {
@@ -122,7 +123,8 @@ NanoVocab build_nano_vocab(int max_words) {
         ++v.n_pieces;
       }
     }
-  }
+  };
+  for (const auto& [saving, w] : ranked) add_word(w);
   // Tool use (docs/tools.md, muse-nano's format): the call markers as user-defined tokens like the
   // think tags, and the words of the tool line and of a calculator call, appended after everything
   // above so that the ids of the task vocabulary stay as they were.
@@ -131,16 +133,7 @@ NanoVocab build_nano_vocab(int max_words) {
   }
   for (const char* w : {"Tools", "calculator", "\xE2\x96\x81" "calculator", "expression", "arguments", "name",
                         "\xE2\x96\x81" "multiplication", "\xE2\x96\x81" "large", "\xE2\x96\x81" "says", "\xE2\x96\x81" "use"}) {
-    const std::string word = w;
-    const size_t first = word.rfind(kSpace, 0) == 0 ? 4 : 2;
-    for (size_t len = first; len <= word.size(); ++len) {
-      std::string piece = word.substr(0, len);
-      if (have.insert(piece).second) {
-        add(std::move(piece), score, 1);
-        score -= 1.0f;
-        ++v.n_pieces;
-      }
-    }
+    add_word(w);
   }
   return v;
 }
