@@ -11,16 +11,18 @@
 #   stage 5  configs/muse-nano-sft-stage5.json  2000 steps warm-started from stage 3's model on fresh
 #                                               standard problems plus calculator conversations (12% of
 #                                               the conversations offer the tool; multiplications call it)
+#   stage 6  configs/muse-nano-sft-stage6.json  3000 more steps from stage 5's model on the same mix of
+#                                               fresh problems, at a lower learning rate
 # into build/muse-nano-sft/ (stage 1), build/muse-nano-sft2/ (stage 2), build/muse-nano-sft3/ (stage 3)
-# and build/muse-nano-sft5/ (stage 5: checkpoints, loss.csv, loss.png, muse-nano-sft.gguf, the model that
-# ships). (Stage 4, configs/muse-nano-sft-stage4.json, is the thought-compression experiment's start,
+# build/muse-nano-sft5/ (stage 5) and build/muse-nano-sft6/ (stage 6: checkpoints, loss.csv, loss.png,
+# muse-nano-sft.gguf, the model that ships). (Stage 4, configs/muse-nano-sft-stage4.json, is the thought-compression experiment's start,
 # docs/thought-compression.md, not part of this recipe.) Re-running it resumes
 # from the last checkpoint (each stage is a pure function of its config and its start, so a resumed run
-# ends with the same weights as an uninterrupted one). About 75 + 35 + 85 + 35 min on an idle 2-core
-# machine (stage 3 runs on one thread, see its config). The generators are the current ones in every stage, so a
-# re-run trains stages 1-2 on worked-out traces too; the shipped v2 is stage 3 on top of v1, whose stages
-# 1-2 saw the older one-shot traces (commit 5c500ac): see models/muse-nano.md.
-#   OUT=dir scripts/train-muse-nano.sh    # other output folder (stages 2 and 3 go to dir2, dir3)
+# ends with the same weights as an uninterrupted one). About 75 + 35 + 85 + 35 + 50 min on an idle
+# 2-core machine (stage 3 runs on one thread, see its config). The generators are the current ones in every stage, so a
+# re-run trains stages 1-2 on worked-out traces too; the shipped v3 is stages 5-6 on top of v2 (stage 3 on
+# top of v1), whose stages 1-2 saw the older one-shot traces (commit 5c500ac): see models/muse-nano.md.
+#   OUT=dir scripts/train-muse-nano.sh    # other output folder (later stages go to dir2, dir3, dir5, dir6)
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -28,6 +30,7 @@ out1=${OUT:-build/muse-nano-sft}  # under build/: git-ignored, so no model is ev
 out2=${out1}2
 out3=${out1}3
 out5=${out1}5
+out6=${out1}6
 
 cmake --preset release >/dev/null
 cmake --build --preset release -j"$(nproc)" --target muse
@@ -65,5 +68,11 @@ else
   build/release/muse train sft --config configs/muse-nano-sft-stage5.json --out "$out5" \
     --init "$out3/muse-nano-sft.gguf"
 fi
-echo "train-muse-nano: ship it with: build/release/muse quantize $out5/muse-nano-sft.gguf models/muse-nano.gguf q8_0" >&2
-echo "train-muse-nano: try it with: build/release/muse chat -m $out5/muse-nano-sft.gguf --tools calculator" >&2
+if [[ -f "$out6/checkpoint.bin" ]]; then
+  run_stage configs/muse-nano-sft-stage6.json "$out6"
+else
+  build/release/muse train sft --config configs/muse-nano-sft-stage6.json --out "$out6" \
+    --init "$out5/muse-nano-sft.gguf"
+fi
+echo "train-muse-nano: ship it with: build/release/muse quantize $out6/muse-nano-sft.gguf models/muse-nano.gguf q8_0" >&2
+echo "train-muse-nano: try it with: build/release/muse chat -m $out6/muse-nano-sft.gguf --tools calculator" >&2
