@@ -241,7 +241,10 @@ void add_eval_command(CLI::App& app) {
   cmd->add_option("--max-steps", o->max_steps, "With --tools: model turns per question at most")
       ->check(CLI::Range(1, 64));
   cmd->callback([o] {
-    parse_modes(o->reason.mode);  // reject bad modes before loading the model
+    parse_modes(o->reason.mode);  // reject bad modes and tools before loading the model
+    for (const std::string& t : o->tools) {
+      if (t != "calculator") fail(ErrorCode::kInvalidArgument, "--tools: '{}' is not a tool muse eval offers (calculator)", t);
+    }
     eval(*o);
   });
 }

@@ -165,5 +165,14 @@ TEST_F(Cli, EvalNamesTheMalformedLine) {
   EXPECT_NE(r.err.find(":2"), std::string::npos) << r.err;
 }
 
+TEST_F(Cli, EvalRejectsToolsItCannotOffer) {
+  const std::string suite = write("one.jsonl", "{\"question\": \"ok?\", \"answer\": \"1\"}\n");
+  for (const char* bad : {"read_file", "bogus"}) {
+    const CmdResult r = run("eval -m " + model_ + " --suite " + suite + " --mode instant -t 1 --tools calculator," + bad);
+    EXPECT_NE(r.rc, 0) << bad;
+    EXPECT_NE(r.err.find(std::string("--tools: '") + bad + "'"), std::string::npos) << r.err;
+  }
+}
+
 }  // namespace
 }  // namespace muse::reason
