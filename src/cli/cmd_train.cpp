@@ -20,6 +20,8 @@
 #include "gguf/gguf.h"
 #include "text/chat_template.h"
 #include "text/tokenizer.h"
+#include "tools/registry.h"
+#include "tools/tool_calls.h"
 #include "train/export.h"
 #include "train/grpo.h"
 #include "train/grpo_config.h"
@@ -27,8 +29,6 @@
 #include "train/import.h"
 #include "train/nano_config.h"
 #include "train/nano_data.h"
-#include "tools/registry.h"
-#include "tools/tool_calls.h"
 #include "train/nano_vocab.h"
 #include "train/sft.h"
 

@@ -1,9 +1,9 @@
 #include "train/nano_data.h"
 
 #include <algorithm>
-#include <cctype>
 
 #include "core/error.h"
+#include "train/tasks_check.h"
 
 namespace muse::train {
 
@@ -67,22 +67,6 @@ Example example_from(const Problem& p, const std::string& prompt, const std::str
   return ex;
 }
 
-// The decimal integers of `text`, in order.
-std::vector<std::string> numbers_in(const std::string& text) {
-  std::vector<std::string> out;
-  for (size_t i = 0; i < text.size();) {
-    if (!std::isdigit(static_cast<unsigned char>(text[i]))) {
-      ++i;
-      continue;
-    }
-    size_t j = i;
-    while (j < text.size() && std::isdigit(static_cast<unsigned char>(text[j]))) ++j;
-    out.push_back(text.substr(i, j - i));
-    i = j;
-  }
-  return out;
-}
-
 }  // namespace
 
 Example make_nano_example(const Problem& p, bool thinking, int32_t bos, const PromptRenderer& render,
@@ -92,7 +76,7 @@ Example make_nano_example(const Problem& p, bool thinking, int32_t bos, const Pr
 
 bool make_nano_tool_examples(const Problem& p, bool thinking, int32_t bos, const NanoToolHooks& hooks,
                              const TextEncoder& encode, std::vector<Example>& out) {
-  const std::vector<std::string> nums = numbers_in(p.question);
+  const std::vector<std::string> nums = extract_numbers(p.question);
   if (nums.size() != 2) return false;
   const std::string expression = nums[0] + " * " + nums[1];
   const std::string call = hooks.call_text(expression);

@@ -291,12 +291,11 @@ void TraceStyle::validate() const {
 
 namespace {
 
-// A line of a written method: "Ones: ...", "Ten thousands: ...", "Drop the zeros in front." (addition,
-// subtraction) or
-// "8 * 4 = 32. Write 2, carry 3." (a digit of a multiplication).
+// A line of a written method: "Ones: ...", "Ten thousands: ...", kDropZerosLine (addition, subtraction)
+// or "8 * 4 = 32. Write 2, carry 3." (a digit of a multiplication).
 bool is_column_line(std::string_view l) {
   static const std::regex kDigit(R"(^\d \* \d = \d+\. )");
-  if (l == "Drop the zeros in front.") return true;  // subtraction's last column line
+  if (l == detail::kDropZerosLine) return true;
   for (int place = 0; place < 19; ++place) {
     const std::string head = detail::place_title(place) + ": ";
     if (l.rfind(head, 0) == 0) return true;

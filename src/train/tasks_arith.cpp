@@ -105,7 +105,7 @@ Draft generate_sub(TaskRng& rng, const Difficulty& d) {
     s += fmt::format(" Write {}.", digit);
     line(t, s);
   }
-  if (digit_count(diff) < static_cast<int>(da.size())) line(t, "Drop the zeros in front.");
+  if (digit_count(diff) < static_cast<int>(da.size())) line(t, kDropZerosLine);
   line(t, fmt::format("So {} - {} = {}.", a, b, diff));
   line(t, fmt::format("Let me double-check: {} + {} = {}. Correct.", diff, b, a));
   line(t, fmt::format("So the result is {}.", diff));

@@ -41,6 +41,8 @@ int digit_count(int64_t v);
 std::string place_name(int place);
 // "Ones", "Tens", ...: place_name with a capital first letter.
 std::string place_title(int place);
+// The line that ends subtraction's written method when the difference has fewer digits.
+inline constexpr std::string_view kDropZerosLine = "Drop the zeros in front.";
 // One arithmetic step written out the compact written way, for the families that use arithmetic
 // inside a bigger problem (chain, word, mul's sum of parts). `op` is '+', '-', '*' or '/'.
 // Multi-digit operands go column by column from the ones, each column on its place name, a carry or
