@@ -80,8 +80,8 @@ reason::Request AgentLoop::turn_request(const std::vector<reason::ChatMessage>& 
 }
 
 // The calls of one model turn (in the content, and with execute_calls_in_reasoning in the reasoning),
-// numbered from next_id, the visible text, and the assistant text to keep in the history.
-AgentLoop::Turn AgentLoop::parse_turn(const std::string& content, const std::string& reasoning, int next_id,
+// the visible text, and the assistant text to keep in the history. execute() numbers the calls.
+AgentLoop::Turn AgentLoop::parse_turn(const std::string& content, const std::string& reasoning,
                                       std::vector<std::string>& notes) const {
   Turn t;
   for (const ParseEvent& ev : parse_tool_calls(opt_.format, content)) {
@@ -103,14 +103,15 @@ AgentLoop::Turn AgentLoop::parse_turn(const std::string& content, const std::str
       t.assistant_text += (t.assistant_text.empty() ? "" : "\n") + format_tool_call(opt_.format, ev.call);
     }
   }
-  for (ToolCall& c : t.calls) c.id = "call_" + std::to_string(next_id++);
   return t;
 }
 
-// Runs a turn's calls: the assistant turn and each result go into history and the transcript (with
-// "agent" when agent >= 0).
-void AgentLoop::execute(const Turn& turn, std::vector<reason::ChatMessage>& history, AgentLoopResult& out,
+// Runs a turn's calls, numbered "call_<n>" in the order of the whole run: the assistant turn and each
+// result go into history and the transcript (with "agent" when agent >= 0).
+void AgentLoop::execute(Turn turn, std::vector<reason::ChatMessage>& history, AgentLoopResult& out,
                         const AgentCallbacks& cb, int agent) const {
+  int next_id = out.tool_calls;
+  for (ToolCall& c : turn.calls) c.id = "call_" + std::to_string(next_id++);
   json tc = json::array();
   for (const ToolCall& c : turn.calls) {
     tc.push_back({{"id", c.id}, {"type", "function"}, {"function", {{"name", c.name}, {"arguments", c.arguments.dump()}}}});
@@ -159,18 +160,21 @@ AgentLoopResult AgentLoop::run(std::vector<reason::ChatMessage>& history, const 
   for (int step = 0; step < opt_.max_steps; ++step) {
     const reason::Result r = run_turn(history, base, cb.on_delta, out);
     out.reasoning = r.reasoning;
-    const Turn turn = parse_turn(r.content, r.reasoning, out.tool_calls, out.notes);
     if (base.mode == reason::Mode::kContemplating && step == 0 && opt_.max_steps > 1) {
+      std::vector<std::string> notes;
+      std::vector<Turn> first;
       bool any = false;
       for (const reason::AgentTrace& a : r.agents) {
-        std::vector<std::string> ignored;
-        any = any || !parse_turn(a.content, a.reasoning, 0, ignored).calls.empty();
+        first.push_back(parse_turn(a.content, a.reasoning, notes));
+        any = any || !first.back().calls.empty();
       }
       if (any) {
-        contemplate_with_tools(r, history, base, cb, out);
+        out.notes.insert(out.notes.end(), notes.begin(), notes.end());
+        contemplate_with_tools(r, std::move(first), history, base, cb, out);
         return out;
       }
     }
+    const Turn turn = parse_turn(r.content, r.reasoning, out.notes);
     if (turn.calls.empty() || step + 1 == opt_.max_steps) {
       if (!turn.calls.empty()) {
         out.step_limit_hit = true;
@@ -186,8 +190,9 @@ AgentLoopResult AgentLoop::run(std::vector<reason::ChatMessage>& history, const 
   return out;  // not reached: the last step returns above
 }
 
-void AgentLoop::contemplate_with_tools(const reason::Result& first, std::vector<reason::ChatMessage>& history,
-                                       const reason::Request& base, const AgentCallbacks& cb, AgentLoopResult& out) {
+void AgentLoop::contemplate_with_tools(const reason::Result& first, std::vector<Turn> turns,
+                                       std::vector<reason::ChatMessage>& history, const reason::Request& base,
+                                       const AgentCallbacks& cb, AgentLoopResult& out) {
   std::regex pattern;
   if (!base.answer_pattern.empty()) pattern = reason::compile_answer_pattern(base.answer_pattern);
   const std::regex* pat = base.answer_pattern.empty() ? nullptr : &pattern;
@@ -207,7 +212,7 @@ void AgentLoop::contemplate_with_tools(const reason::Result& first, std::vector<
     const auto on_delta = [&](const reason::Delta& d) {
       if (cb.on_delta) cb.on_delta({agent, d.kind, d.text});
     };
-    Turn turn = parse_turn(a.content, a.reasoning, out.tool_calls, out.notes);
+    Turn& turn = turns[i];
     std::string reasoning = a.reasoning;
     for (int step = 1; !turn.calls.empty(); ++step) {
       if (step == opt_.max_steps) {
@@ -219,7 +224,7 @@ void AgentLoop::contemplate_with_tools(const reason::Result& first, std::vector<
       execute(turn, histories[i], out, cb, agent);
       const reason::Result r = run_turn(histories[i], solo, on_delta, out);
       reasoning = r.reasoning;
-      turn = parse_turn(r.content, r.reasoning, out.tool_calls, out.notes);
+      turn = parse_turn(r.content, r.reasoning, out.notes);
     }
     finals[i] = turn.visible;
     reasonings[i] = reasoning;

@@ -82,14 +82,15 @@ class AgentLoop {
     std::string visible;         // content without the call markup
     std::string assistant_text;  // what the history keeps of the turn
   };
-  Turn parse_turn(const std::string& content, const std::string& reasoning, int next_id,
-                  std::vector<std::string>& notes) const;
-  void execute(const Turn& turn, std::vector<reason::ChatMessage>& history, AgentLoopResult& out,
-               const AgentCallbacks& cb, int agent) const;
+  Turn parse_turn(const std::string& content, const std::string& reasoning, std::vector<std::string>& notes) const;
+  void execute(Turn turn, std::vector<reason::ChatMessage>& history, AgentLoopResult& out, const AgentCallbacks& cb,
+               int agent) const;
   reason::Result run_turn(const std::vector<reason::ChatMessage>& history, const reason::Request& base,
                           const std::function<void(const reason::Delta&)>& on_delta, AgentLoopResult& out);
-  void contemplate_with_tools(const reason::Result& first, std::vector<reason::ChatMessage>& history,
-                              const reason::Request& base, const AgentCallbacks& cb, AgentLoopResult& out);
+  // turns: the first turn of each agent, parsed.
+  void contemplate_with_tools(const reason::Result& first, std::vector<Turn> turns,
+                              std::vector<reason::ChatMessage>& history, const reason::Request& base,
+                              const AgentCallbacks& cb, AgentLoopResult& out);
 
   reason::Reasoner& reasoner_;
   const ToolRegistry& reg_;
