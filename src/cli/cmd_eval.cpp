@@ -110,6 +110,7 @@ void eval(const EvalOptions& o) {
         const auto t0 = std::chrono::steady_clock::now();
         const tools::AgentLoopResult ar = agent->run(history, req);
         res.content = ar.content;
+        res.reasoning = ar.reasoning;
         res.total = ar.usage;
         res.timing.wall_seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
         calls = ar.tool_calls;
@@ -138,6 +139,7 @@ void eval(const EvalOptions& o) {
                          {"checker", train::checker_name(it.checker)},
                          {"correct", ok},
                          {"content", res.content},
+                         {"reasoning", res.reasoning},
                          {"answer", res.answer},
                          {"thinking_tokens", res.total.thinking_tokens},
                          {"answer_tokens", res.total.answer_tokens},

@@ -123,11 +123,16 @@ TEST_F(Cli, EvalReportsEveryModeAndWritesTheReport) {
     int correct = 0;
     for (const auto& it : m["items"]) correct += it["correct"].get<bool>() ? 1 : 0;
     EXPECT_EQ(m["correct"], correct);
+    // Each item carries the reasoning text its thinking tokens spelled (for reading failures).
+    std::string reasoning;
+    for (const auto& it : m["items"]) reasoning += it["reasoning"].get<std::string>();
     if (m["mode"] == "instant") {
       EXPECT_EQ(m["thinking_tokens_total"], 0);
+      EXPECT_EQ(reasoning, "");
     } else {
       EXPECT_GT(m["thinking_tokens_total"], 0);
       EXPECT_LE(m["thinking_tokens_mean"], 5.0);
+      EXPECT_NE(reasoning, "");
     }
   }
   EXPECT_FALSE(fs::exists(report + ".tmp"));
