@@ -2,6 +2,7 @@
 #include "core/matmul.h"
 
 #include <algorithm>
+#include <array>
 #include <cmath>
 #include <cstring>
 
@@ -436,49 +437,110 @@ void matmul(ThreadPool& pool, const WeightView& w, const float* x, int64_t n_tok
   detail::matmul_with_tile(pool, w, x, n_tokens, y, scratch, ks, tile);
 }
 
+namespace {
+
+// Packs x (n_tokens rows of k floats) for the tiles: quantized into `scratch` in `fmt`, or x itself for
+// kF32. Sets *stride to the bytes per token.
+const uint8_t* pack_activations(ThreadPool& pool, const KernelSet& ks, detail::ActFormat fmt, const float* x,
+                                int64_t k, int64_t n_tokens, MatmulScratch& scratch, size_t* stride) {
+  if (fmt == detail::ActFormat::kF32) {
+    *stride = static_cast<size_t>(k) * 4;
+    return reinterpret_cast<const uint8_t*>(x);
+  }
+  *stride = detail::act_stride(fmt, k);
+  const size_t need = *stride * static_cast<size_t>(n_tokens) + 64;
+  if (scratch.bytes.size() < need) scratch.bytes.resize(need);
+  auto base = reinterpret_cast<uintptr_t>(scratch.bytes.data());
+  auto* packed = reinterpret_cast<uint8_t*>((base + 63) & ~uintptr_t{63});
+  const size_t st = *stride;
+  auto pack = [&, pack_token = ks.pack_token](int64_t t0, int64_t t1) {
+    for (int64_t t = t0; t < t1; ++t) pack_token(fmt, x + t * k, k, packed + t * st);
+  };
+  if (n_tokens < 4 || pool.size() == 1) {
+    pack(0, n_tokens);
+  } else {
+    pool.run([&](int ith, int nth) {
+      int64_t t0, t1;
+      ThreadPool::chunk(n_tokens, ith, nth, 1, &t0, &t1);
+      pack(t0, t1);
+    });
+  }
+  return packed;
+}
+
+// Rows [r0, r1) of one weight for every token: one tile call per decode row range, or L2-sized row
+// blocks that all tokens stream over.
+void run_rows(const detail::GemmArgs& args, detail::TileFn tile, int64_t r0, int64_t r1, int64_t n_tokens) {
+  if (r1 <= r0) return;
+  if (n_tokens == 1) {
+    tile(args, r0, r1, 0, 1);
+    return;
+  }
+  const int64_t rb = rows_per_block(args.w_stride);
+  for (int64_t r = r0; r < r1; r += rb) tile(args, r, std::min(r + rb, r1), 0, n_tokens);
+}
+
+}  // namespace
+
 void detail::matmul_with_tile(ThreadPool& pool, const WeightView& w, const float* x, int64_t n_tokens, float* y,
                               MatmulScratch& scratch, const KernelSet& ks, TileFn tile) {
   if (w.rows == 0 || n_tokens == 0) return;
-  const detail::ActFormat fmt = detail::act_format(w.type);
   detail::GemmArgs args;
   args.w = static_cast<const uint8_t*>(w.data);
   args.w_stride = w.row_stride();
   args.k = w.cols;
   args.y = y;
   args.y_stride = w.rows;
-  if (fmt == detail::ActFormat::kF32) {
-    args.act = reinterpret_cast<const uint8_t*>(x);
-    args.act_stride = static_cast<size_t>(w.cols) * 4;
-  } else {
-    args.act_stride = detail::act_stride(fmt, w.cols);
-    const size_t need = args.act_stride * static_cast<size_t>(n_tokens) + 64;
-    if (scratch.bytes.size() < need) scratch.bytes.resize(need);
-    auto base = reinterpret_cast<uintptr_t>(scratch.bytes.data());
-    auto* packed = reinterpret_cast<uint8_t*>((base + 63) & ~uintptr_t{63});
-    args.act = packed;
-    auto pack = [&, pack_token = ks.pack_token](int64_t t0, int64_t t1) {
-      for (int64_t t = t0; t < t1; ++t) pack_token(fmt, x + t * w.cols, w.cols, packed + t * args.act_stride);
-    };
-    if (n_tokens < 4 || pool.size() == 1) {
-      pack(0, n_tokens);
-    } else {
-      pool.run([&](int ith, int nth) {
-        int64_t t0, t1;
-        ThreadPool::chunk(n_tokens, ith, nth, 1, &t0, &t1);
-        pack(t0, t1);
-      });
-    }
-  }
-  const int64_t rows = w.rows;
-  const int64_t rb = rows_per_block(args.w_stride);
+  args.act = pack_activations(pool, ks, detail::act_format(w.type), x, w.cols, n_tokens, scratch, &args.act_stride);
   pool.run([&](int ith, int nth) {
     int64_t r0, r1;
-    ThreadPool::chunk(rows, ith, nth, 4, &r0, &r1);
-    if (n_tokens == 1) {
-      if (r1 > r0) tile(args, r0, r1, 0, 1);
-      return;
+    ThreadPool::chunk(w.rows, ith, nth, 4, &r0, &r1);
+    run_rows(args, tile, r0, r1, n_tokens);
+  });
+}
+
+void matmul_group(ThreadPool& pool, std::span<const MatmulOut> outs, const float* x, int64_t n_tokens,
+                  MatmulScratch& scratch, KernelPath path) {
+  if (outs.empty() || n_tokens == 0) return;
+  const KernelSet& ks = kernels_for(path);
+  const WeightView& w0 = *outs[0].w;
+  const detail::ActFormat fmt = detail::act_format(w0.type);
+  bool together = outs.size() <= kMaxMatmulGroup;
+  for (const MatmulOut& o : outs) {
+    together = together && o.w->cols == w0.cols && detail::act_format(o.w->type) == fmt && o.w->rows % 4 == 0;
+  }
+  if (!together) {  // e.g. a Q6_K V beside Q4_K Q and K, whose activations are packed differently
+    for (const MatmulOut& o : outs) matmul(pool, *o.w, x, n_tokens, o.y, scratch, path);
+    return;
+  }
+  std::array<detail::GemmArgs, kMaxMatmulGroup> args;
+  std::array<detail::TileFn, kMaxMatmulGroup> tiles{};
+  std::array<int64_t, kMaxMatmulGroup + 1> first{};  // first[m]: matrix m's rows start here in the union
+  size_t act_stride = 0;
+  const uint8_t* act = pack_activations(pool, ks, fmt, x, w0.cols, n_tokens, scratch, &act_stride);
+  const size_t n = outs.size();
+  for (size_t m = 0; m < n; ++m) {
+    const WeightView& w = *outs[m].w;
+    tiles[m] = detail::tile_for(ks, w.type);
+    MUSE_ASSERT(tiles[m] != nullptr && "matmul_group: weight type without kernels (validate at load)");
+    args[m].w = static_cast<const uint8_t*>(w.data);
+    args[m].w_stride = w.row_stride();
+    args[m].k = w.cols;
+    args[m].act = act;
+    args[m].act_stride = act_stride;
+    args[m].y = outs[m].y;
+    args[m].y_stride = w.rows;
+    first[m + 1] = first[m] + w.rows;
+  }
+  // One region: the union of all rows split across the workers, each worker's range cut at the
+  // matrices' borders.
+  pool.run([&](int ith, int nth) {
+    int64_t r0, r1;
+    ThreadPool::chunk(first[n], ith, nth, 4, &r0, &r1);
+    for (size_t m = 0; m < n; ++m) {
+      const int64_t lo = std::max(r0, first[m]), hi = std::min(r1, first[m + 1]);
+      run_rows(args[m], tiles[m], lo - first[m], hi - first[m], n_tokens);
     }
-    for (int64_t r = r0; r < r1; r += rb) tile(args, r, std::min(r + rb, r1), 0, n_tokens);
   });
 }
 

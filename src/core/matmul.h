@@ -11,6 +11,7 @@
 
 #include <cstddef>
 #include <cstdint>
+#include <span>
 #include <vector>
 
 #include "core/dtype.h"
@@ -43,6 +44,22 @@ bool kernel_path_available(KernelPath path);
 // blocks rows so each weight block is reused from cache by every token.
 void matmul(ThreadPool& pool, const WeightView& w, const float* x, int64_t n_tokens, float* y,
             MatmulScratch& scratch, KernelPath path = KernelPath::kAuto);
+
+// One output of matmul_group: y = w · x.
+struct MatmulOut {
+  const WeightView* w = nullptr;
+  float* y = nullptr;
+};
+inline constexpr size_t kMaxMatmulGroup = 4;
+
+// Several weights applied to the same x (Q, K and V; gate and up), each into its own y, with exactly
+// matmul()'s results: x is packed once and the rows of all the weights are split across the pool in one
+// region, so a decode step pays one dispatch and one barrier instead of one per weight, and a small
+// weight (K and V under GQA) does not leave a worker idle. Weights whose activation formats differ, row
+// counts not a multiple of 4, or more than kMaxMatmulGroup weights fall back to one matmul() each.
+// REQUIRES: as matmul() for each weight; the same cols; no y overlaps x or another y.
+void matmul_group(ThreadPool& pool, std::span<const MatmulOut> outs, const float* x, int64_t n_tokens,
+                  MatmulScratch& scratch, KernelPath path = KernelPath::kAuto);
 
 // Reference: dequantize each row to f32 and accumulate in double. Single-threaded, slow, obviously right.
 void matmul_reference(const WeightView& w, const float* x, int64_t n_tokens, float* y);

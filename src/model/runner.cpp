@@ -94,9 +94,8 @@ std::span<const float> Runner::forward(std::span<const BatchToken> batch, KvCach
     const LayerWeights& l = w.layers[il];
     // Attention block: x += Wo · attn(rope(Wq·n(x)), rope(Wk·n(x)), Wv·n(x))
     for (int64_t t = 0; t < n; ++t) rmsnorm(&xn_[t * C], &x_[t * C], l.attn_norm.data(), C, hp.norm_eps);
-    mm(l.attn_q, xn_.data(), q_.data());
-    mm(l.attn_k, xn_.data(), k_.data());
-    mm(l.attn_v, xn_.data(), v_.data());
+    const core::MatmulOut qkv[] = {{&l.attn_q, q_.data()}, {&l.attn_k, k_.data()}, {&l.attn_v, v_.data()}};
+    core::matmul_group(pool_, qkv, xn_.data(), n, scratch_, path_);
     add_bias(q_.data(), l.attn_q_bias, n);
     add_bias(k_.data(), l.attn_k_bias, n);
     add_bias(v_.data(), l.attn_v_bias, n);
@@ -127,8 +126,8 @@ std::span<const float> Runner::forward(std::span<const BatchToken> batch, KvCach
 
     // Feed-forward block: x += W_down · (silu(W_gate·n(x)) * (W_up·n(x)))
     for (int64_t t = 0; t < n; ++t) rmsnorm(&xn_[t * C], &x_[t * C], l.ffn_norm.data(), C, hp.norm_eps);
-    mm(l.ffn_gate, xn_.data(), gate_.data());
-    mm(l.ffn_up, xn_.data(), up_.data());
+    const core::MatmulOut gate_up[] = {{&l.ffn_gate, gate_.data()}, {&l.ffn_up, up_.data()}};
+    core::matmul_group(pool_, gate_up, xn_.data(), n, scratch_, path_);
     for (int64_t i = 0; i < n * F; ++i) {
       const float g = gate_[i];
       gate_[i] = g / (1.0f + std::exp(-g)) * up_[i];  // silu(g) = g * sigmoid(g)

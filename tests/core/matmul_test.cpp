@@ -225,6 +225,54 @@ TEST(Matmul, MultiTokenTilesAndTails) {
   }
 }
 
+// matmul_group (Q, K and V; gate and up in one region) gives exactly what one matmul per weight gives,
+// for decode and multi-token calls, any thread count, weights of different row counts and types; and
+// falls back correctly when the activation formats differ or a row count is not a multiple of 4.
+TEST(Matmul, GroupMatchesOneMatmulPerWeight) {
+  struct Case {
+    std::vector<std::pair<DType, int64_t>> weights;  // type, rows
+    int64_t k;
+  };
+  const Case cases[] = {
+      {{{DType::kQ8_0, 64}, {DType::kQ8_0, 16}, {DType::kQ8_0, 16}}, 256},  // Q, K, V under GQA
+      {{{DType::kQ4_0, 96}, {DType::kQ8_0, 40}}, 544},                      // different types
+      {{{DType::kQ4_K, 32}, {DType::kQ4_K, 8}, {DType::kQ6_K, 8}}, 512},    // Q4_K_M's mix
+      {{{DType::kF16, 12}, {DType::kF32, 20}}, 96},
+      {{{DType::kQ8_0, 10}, {DType::kQ8_0, 7}}, 64},  // rows not a multiple of 4: one matmul each
+  };
+  ThreadPool pools[] = {ThreadPool(1), ThreadPool(2), ThreadPool(3)};
+  MatmulScratch scratch, scratch_one;
+  int combo = 0;
+  for (KernelPath path : {KernelPath::kScalar, KernelPath::kAvx2, KernelPath::kAvx512}) {
+    if (!kernel_path_available(path)) continue;
+    for (const Case& c : cases) {
+      std::vector<Matrix> ms;
+      for (const auto& [type, rows] : c.weights) {
+        ms.push_back(make_matrix(type, rows, c.k, static_cast<uint32_t>(rows * 31 + c.k)));
+      }
+      for (int64_t n : {1, 2, 3, 8}) {
+        ThreadPool& pool = pools[combo++ % 3];
+        SCOPED_TRACE("path " + std::to_string(static_cast<int>(path)) + " k=" + std::to_string(c.k) +
+                     " weights=" + std::to_string(ms.size()) + " n=" + std::to_string(n) +
+                     " threads=" + std::to_string(pool.size()));
+        const auto x = make_x(n, c.k, static_cast<uint32_t>(n + c.k));
+        std::vector<std::vector<float>> y(ms.size()), y1(ms.size());
+        std::vector<MatmulOut> outs;
+        for (size_t i = 0; i < ms.size(); ++i) {
+          y[i].assign(static_cast<size_t>(n * ms[i].view.rows), NAN);
+          y1[i].assign(y[i].size(), NAN);
+          outs.push_back({&ms[i].view, y[i].data()});
+          matmul(pool, ms[i].view, x.data(), n, y1[i].data(), scratch_one, path);
+        }
+        matmul_group(pool, outs, x.data(), n, scratch, path);
+        for (size_t i = 0; i < ms.size(); ++i) {
+          for (size_t j = 0; j < y[i].size(); ++j) ASSERT_EQ(y[i][j], y1[i][j]) << "weight " << i << " j=" << j;
+        }
+      }
+    }
+  }
+}
+
 TEST(Matmul, Avx2MatchesScalar) {
   if (!kernel_path_available(KernelPath::kAvx2)) GTEST_SKIP() << "no AVX2 on this CPU";
   expect_paths_agree(KernelPath::kAvx2);
