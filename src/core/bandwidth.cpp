@@ -4,41 +4,55 @@
 #include <atomic>
 #include <chrono>
 
-#include "core/aligned_buffer.h"
 #include "core/matmul.h"
 #include "core/matmul_internal.h"
 
 namespace muse::core {
+namespace {
+constexpr size_t kSample = size_t{64} << 20;  // > any L3: each sample streams from DRAM
+}  // namespace
 
-double measure_read_bandwidth(ThreadPool& pool, size_t bytes) {
-  constexpr size_t kSample = size_t{64} << 20;  // > any L3: each sample streams from DRAM
-  const size_t n_samples = std::max<size_t>(4, bytes / kSample);
-  const size_t nth = static_cast<size_t>(pool.size());
-  const size_t slice = kSample / nth / 256 * 256;  // per thread per sample
-  AlignedBuffer buf(slice * nth * n_samples);
+ReadProbe::ReadProbe(ThreadPool& pool, size_t bytes)
+    : pool_(pool),
+      n_samples_(std::max<size_t>(4, bytes / kSample)),
+      slice_(kSample / static_cast<size_t>(pool.size()) / 256 * 256),  // per thread per sample
+      buf_(slice_ * static_cast<size_t>(pool.size()) * n_samples_) {
   // Fill with something non-zero; each thread writes its own slices (first touch on its node).
-  pool.run([&](int ith, int) {
-    for (size_t s = 0; s < n_samples; ++s) {
-      uint8_t* p = buf.data() + s * slice * nth + static_cast<size_t>(ith) * slice;
-      for (size_t i = 0; i < slice; i += 4096) p[i] = static_cast<uint8_t>(i >> 12);
+  const size_t nth = static_cast<size_t>(pool_.size());
+  pool_.run([&](int ith, int) {
+    for (size_t s = 0; s < n_samples_; ++s) {
+      uint8_t* p = buf_.data() + s * slice_ * nth + static_cast<size_t>(ith) * slice_;
+      for (size_t i = 0; i < slice_; i += 4096) p[i] = static_cast<uint8_t>(i >> 12);
     }
   });
+}
+
+double ReadProbe::read(size_t first, size_t count) {
   const auto& ks = *detail::kernel_set(KernelPath::kAuto);
+  const size_t nth = static_cast<size_t>(pool_.size());
   std::atomic<uint64_t> sink{0};
-  double best = 0.0;
-  constexpr int kPasses = 3;
-  for (int pass = 0; pass < kPasses; ++pass) {
-    for (size_t s = 0; s < n_samples; ++s) {
-      const uint8_t* base = buf.data() + s * slice * nth;
-      const auto t0 = std::chrono::steady_clock::now();
-      pool.run([&](int ith, int) {
-        sink.fetch_add(ks.read_sum(base + static_cast<size_t>(ith) * slice, slice), std::memory_order_relaxed);
-      });
-      const double sec = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
-      best = std::max(best, static_cast<double>(slice * nth) / sec);
+  const auto t0 = std::chrono::steady_clock::now();
+  pool_.run([&](int ith, int) {
+    uint64_t sum = 0;
+    for (size_t s = first; s < first + count; ++s) {
+      sum += ks.read_sum(buf_.data() + s * slice_ * nth + static_cast<size_t>(ith) * slice_, slice_);
     }
+    sink.fetch_add(sum, std::memory_order_relaxed);
+  });
+  return std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
+}
+
+double ReadProbe::best_stretch(int passes) {
+  const size_t per_sample = slice_ * static_cast<size_t>(pool_.size());
+  double best = 0.0;
+  for (int p = 0; p < passes; ++p) {
+    for (size_t s = 0; s < n_samples_; ++s) best = std::max(best, static_cast<double>(per_sample) / read(s, 1));
   }
   return best;
 }
+
+double ReadProbe::pass() { return static_cast<double>(bytes()) / read(0, n_samples_); }
+
+double measure_read_bandwidth(ThreadPool& pool, size_t bytes) { return ReadProbe(pool, bytes).best_stretch(3); }
 
 }  // namespace muse::core
