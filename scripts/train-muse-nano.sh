@@ -15,7 +15,7 @@
 #                                               fresh problems, at a lower learning rate
 # into build/muse-nano-sft/ (stage 1), build/muse-nano-sft2/ (stage 2), build/muse-nano-sft3/ (stage 3)
 # build/muse-nano-sft5/ (stage 5) and build/muse-nano-sft6/ (stage 6: checkpoints, loss.csv, loss.png,
-# muse-nano-sft.gguf, the model that ships). (Stage 4, configs/muse-nano-sft-stage4.json, is the thought-compression experiment's start,
+# muse-nano-sft.gguf, the model that ships). (Stages 4 and 7, configs/muse-nano-sft-stage{4,7}.json, are the thought-compression experiments' starts (stage 7 is run by scripts/compress-muse-nano.sh),
 # docs/thought-compression.md, not part of this recipe.) Re-running it resumes
 # from the last checkpoint (each stage is a pure function of its config and its start, so a resumed run
 # ends with the same weights as an uninterrupted one). About 75 + 35 + 85 + 35 + 50 min on an idle

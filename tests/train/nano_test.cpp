@@ -22,6 +22,7 @@
 #include "muse_cli.h"
 #include "text/chat_template.h"
 #include "text/tokenizer.h"
+#include "train/grpo_config.h"
 #include "train/nano_config.h"
 #include "train/nano_data.h"
 #include "train/nano_vocab.h"
@@ -355,6 +356,29 @@ TEST(NanoConfig, BadFieldsAreNamed) {
 
 using muse::test::MuseRun;
 using muse::test::run_muse;
+
+// Every recipe in configs/ parses and validates (the scripts run them hours later; a typo must fail
+// here, not at the start of a training run): muse-nano-grpo.json as a GRPO config, the others as SFT.
+TEST(NanoCli, EveryShippedConfigParses) {
+  const std::filesystem::path dir =
+      std::filesystem::path(__FILE__).parent_path().parent_path().parent_path() / "configs";
+  int sft = 0, grpo = 0;
+  for (const auto& entry : std::filesystem::directory_iterator(dir)) {
+    if (entry.path().extension() != ".json") continue;
+    SCOPED_TRACE(entry.path().string());
+    if (entry.path().filename().string().find("grpo") != std::string::npos) {
+      const GrpoRunConfig c = load_grpo_config(entry.path().string());
+      EXPECT_GT(c.grpo.total_steps(), 0);
+      ++grpo;
+    } else {
+      const NanoRunConfig c = load_nano_config(entry.path().string());
+      EXPECT_GT(c.sft.steps, 0);
+      ++sft;
+    }
+  }
+  EXPECT_GE(sft, 7);
+  EXPECT_GE(grpo, 1);
+}
 
 TEST(NanoCli, TrainSftRunsEndToEndAndMuseRunLoadsTheModel) {
   const std::string dir = testing::TempDir() + "nano_cli_run";
