@@ -12,6 +12,7 @@
 #pragma once
 
 #include <cstddef>
+#include <cstdint>
 
 #include "core/aligned_buffer.h"
 #include "core/thread_pool.h"
@@ -23,13 +24,14 @@ class ReadProbe {
   ReadProbe(ThreadPool& pool, size_t bytes);
   double best_stretch(int passes);  // bytes per second
   double pass();                    // bytes per second
-  size_t bytes() const { return slice_ * static_cast<size_t>(pool_.size()) * n_samples_; }
+  size_t bytes() const { return slice_bytes_ * static_cast<size_t>(pool_.size()) * n_samples_; }
 
  private:
   double read(size_t first, size_t count);  // seconds to stream samples [first, first + count)
+  uint8_t* slice(size_t sample, int ith);    // thread ith's part of a sample
 
   ThreadPool& pool_;
-  size_t n_samples_ = 0, slice_ = 0;
+  size_t n_samples_ = 0, slice_bytes_ = 0;
   AlignedBuffer buf_;
 };
 

@@ -480,29 +480,51 @@ void run_rows(const detail::GemmArgs& args, detail::TileFn tile, int64_t r0, int
   for (int64_t r = r0; r < r1; r += rb) tile(args, r, std::min(r + rb, r1), 0, n_tokens);
 }
 
+// The weights' rows for every token, in one region of the pool: x packed once (all the weights share
+// its activation format and cols), the union of their rows split across the workers, each worker's
+// range cut at the weights' borders. tiles[m] computes outs[m].
+void run_group(ThreadPool& pool, const KernelSet& ks, std::span<const MatmulOut> outs, const detail::TileFn* tiles,
+               const float* x, int64_t n_tokens, MatmulScratch& scratch) {
+  const WeightView& w0 = *outs[0].w;
+  size_t act_stride = 0;
+  const uint8_t* act = pack_activations(pool, ks, detail::act_format(w0.type), x, w0.cols, n_tokens, scratch,
+                                        &act_stride);
+  const size_t n = outs.size();
+  std::array<detail::GemmArgs, kMaxMatmulGroup> args;
+  std::array<int64_t, kMaxMatmulGroup + 1> first{};  // first[m]: weight m's rows start here in the union
+  for (size_t m = 0; m < n; ++m) {
+    const WeightView& w = *outs[m].w;
+    args[m].w = static_cast<const uint8_t*>(w.data);
+    args[m].w_stride = w.row_stride();
+    args[m].k = w.cols;
+    args[m].act = act;
+    args[m].act_stride = act_stride;
+    args[m].y = outs[m].y;
+    args[m].y_stride = w.rows;
+    first[m + 1] = first[m] + w.rows;
+  }
+  pool.run([&](int ith, int nth) {
+    int64_t r0, r1;
+    ThreadPool::chunk(first[n], ith, nth, 4, &r0, &r1);
+    for (size_t m = 0; m < n; ++m) {
+      const int64_t lo = std::max(r0, first[m]), hi = std::min(r1, first[m + 1]);
+      run_rows(args[m], tiles[m], lo - first[m], hi - first[m], n_tokens);
+    }
+  });
+}
+
 }  // namespace
 
 void detail::matmul_with_tile(ThreadPool& pool, const WeightView& w, const float* x, int64_t n_tokens, float* y,
                               MatmulScratch& scratch, const KernelSet& ks, TileFn tile) {
   if (w.rows == 0 || n_tokens == 0) return;
-  detail::GemmArgs args;
-  args.w = static_cast<const uint8_t*>(w.data);
-  args.w_stride = w.row_stride();
-  args.k = w.cols;
-  args.y = y;
-  args.y_stride = w.rows;
-  args.act = pack_activations(pool, ks, detail::act_format(w.type), x, w.cols, n_tokens, scratch, &args.act_stride);
-  pool.run([&](int ith, int nth) {
-    int64_t r0, r1;
-    ThreadPool::chunk(w.rows, ith, nth, 4, &r0, &r1);
-    run_rows(args, tile, r0, r1, n_tokens);
-  });
+  const MatmulOut one{&w, y};
+  run_group(pool, ks, {&one, 1}, &tile, x, n_tokens, scratch);
 }
 
 void matmul_group(ThreadPool& pool, std::span<const MatmulOut> outs, const float* x, int64_t n_tokens,
                   MatmulScratch& scratch, KernelPath path) {
   if (outs.empty() || n_tokens == 0) return;
-  const KernelSet& ks = kernels_for(path);
   const WeightView& w0 = *outs[0].w;
   const detail::ActFormat fmt = detail::act_format(w0.type);
   bool together = outs.size() <= kMaxMatmulGroup;
@@ -513,35 +535,13 @@ void matmul_group(ThreadPool& pool, std::span<const MatmulOut> outs, const float
     for (const MatmulOut& o : outs) matmul(pool, *o.w, x, n_tokens, o.y, scratch, path);
     return;
   }
-  std::array<detail::GemmArgs, kMaxMatmulGroup> args;
+  const KernelSet& ks = kernels_for(path);
   std::array<detail::TileFn, kMaxMatmulGroup> tiles{};
-  std::array<int64_t, kMaxMatmulGroup + 1> first{};  // first[m]: matrix m's rows start here in the union
-  size_t act_stride = 0;
-  const uint8_t* act = pack_activations(pool, ks, fmt, x, w0.cols, n_tokens, scratch, &act_stride);
-  const size_t n = outs.size();
-  for (size_t m = 0; m < n; ++m) {
-    const WeightView& w = *outs[m].w;
-    tiles[m] = detail::tile_for(ks, w.type);
+  for (size_t m = 0; m < outs.size(); ++m) {
+    tiles[m] = detail::tile_for(ks, outs[m].w->type);
     MUSE_ASSERT(tiles[m] != nullptr && "matmul_group: weight type without kernels (validate at load)");
-    args[m].w = static_cast<const uint8_t*>(w.data);
-    args[m].w_stride = w.row_stride();
-    args[m].k = w.cols;
-    args[m].act = act;
-    args[m].act_stride = act_stride;
-    args[m].y = outs[m].y;
-    args[m].y_stride = w.rows;
-    first[m + 1] = first[m] + w.rows;
   }
-  // One region: the union of all rows split across the workers, each worker's range cut at the
-  // matrices' borders.
-  pool.run([&](int ith, int nth) {
-    int64_t r0, r1;
-    ThreadPool::chunk(first[n], ith, nth, 4, &r0, &r1);
-    for (size_t m = 0; m < n; ++m) {
-      const int64_t lo = std::max(r0, first[m]), hi = std::min(r1, first[m + 1]);
-      run_rows(args[m], tiles[m], lo - first[m], hi - first[m], n_tokens);
-    }
-  });
+  run_group(pool, ks, outs, tiles.data(), x, n_tokens, scratch);
 }
 
 void matmul_reference(const WeightView& w, const float* x, int64_t n_tokens, float* y) {
