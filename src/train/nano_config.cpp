@@ -52,10 +52,11 @@ NanoRunConfig parse_nano_config(const json& j, const std::string& source) {
     dc.tool_fraction = d.real("tool_fraction", dc.tool_fraction);
     dc.seed = static_cast<uint64_t>(d.integer("seed", static_cast<int64_t>(dc.seed), 0));
     if (d.has("trace_style")) {
-      const ConfigFields ts = d.object("trace_style", {"drop_lines", "one_shot_steps", "compact_columns"});
+      const ConfigFields ts = d.object("trace_style", {"drop_lines", "one_shot_steps", "compact_columns", "careful"});
       dc.trace_style.drop_lines = ts.real("drop_lines", dc.trace_style.drop_lines);
       dc.trace_style.one_shot_steps = ts.real("one_shot_steps", dc.trace_style.one_shot_steps);
       dc.trace_style.compact_columns = ts.real("compact_columns", dc.trace_style.compact_columns);
+      dc.trace_style.careful = ts.real("careful", dc.trace_style.careful);
     }
   }
 

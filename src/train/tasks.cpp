@@ -3,6 +3,7 @@
 
 #include <fmt/format.h>
 
+#include <algorithm>
 #include <functional>
 #include <regex>
 
@@ -287,6 +288,9 @@ void TraceStyle::validate() const {
   if (!(compact_columns >= 0.0 && compact_columns <= 1.0)) {
     fail(ErrorCode::kInvalidArgument, "trace_style.compact_columns: must be in [0, 1] (got {})", compact_columns);
   }
+  if (!(careful >= 0.0 && careful <= 1.0)) {
+    fail(ErrorCode::kInvalidArgument, "trace_style.careful: must be in [0, 1] (got {})", careful);
+  }
 }
 
 namespace {
@@ -329,7 +333,8 @@ void compact_written_methods(std::vector<std::string>& lines, double p, const st
 
 std::string restyle_trace(std::string_view trace, const TraceStyle& style, uint64_t seed) {
   style.validate();
-  if (style.drop_lines == 0.0 && style.one_shot_steps == 0.0 && style.compact_columns == 0.0) {
+  if (style.drop_lines == 0.0 && style.one_shot_steps == 0.0 && style.compact_columns == 0.0 &&
+      style.careful == 0.0) {
     return std::string(trace);
   }
   // The lines that restate, announce or re-check: what a terse reasoner leaves out.
@@ -355,14 +360,35 @@ std::string restyle_trace(std::string_view trace, const TraceStyle& style, uint6
     lines.emplace_back(trace.substr(start, nl - start));
     start = nl + 1;
   }
+  const auto is_optional = [](std::string_view l) {
+    bool optional = false;
+    for (const char* p : kOptional) optional = optional || l.rfind(p, 0) == 0;
+    return optional;
+  };
+  if (coin(style.careful)) {
+    std::string out(kCarefulLine);
+    out += '\n';
+    for (size_t i = 0; i < lines.size(); ++i) {
+      const std::string& l = lines[i];
+      out += l;
+      out += '\n';
+      const bool step = i + 1 < lines.size() && !is_optional(l) &&
+                        std::any_of(l.begin(), l.end(), [](char c) { return c >= '0' && c <= '9'; });
+      if (step) {
+        out += kCheckPrefix;
+        out += l;
+        out += '\n';
+      }
+    }
+    if (!trace.empty() && trace.back() != '\n') out.pop_back();
+    return out;
+  }
   if (style.compact_columns > 0.0) compact_written_methods(lines, style.compact_columns, coin);
   std::string out;
   for (size_t i = 0; i < lines.size(); ++i) {
     const std::string_view l = lines[i];
     const bool last = i + 1 == lines.size();
-    bool optional = false;
-    for (const char* p : kOptional) optional = optional || l.rfind(p, 0) == 0;
-    if (optional && !last && coin(style.drop_lines)) continue;
+    if (is_optional(l) && !last && coin(style.drop_lines)) continue;
     std::string text(l);
     if (style.one_shot_steps > 0.0 && text.find(", so ") != std::string::npos) {
       std::string shortened;

@@ -118,11 +118,21 @@ std::string answer_line(std::string_view answer);
 // ("Ones: 4 + 1 = 5. Write 5, carry 0." ... or "8 * 4 = 32. Write 2, carry 3." ...) and the "So x op y = z."
 // that closes them become one worked-out line ("x op y: ones 4+1=5, ..., so x op y = z."): the same
 // digit facts in a third of the tokens. The last line (the result) always stays, and so does every
-// equation's truth. Deterministic in `seed`; all-zero probabilities return the trace unchanged.
+// equation's truth.
+// With probability `careful` (drawn once per trace, before the other knobs), the trace is instead
+// written the careful, verbose way: the reference trace, opened by kCarefulLine, with every step line
+// (each line that holds a digit, other than the optional lines and the last line) checked a second time
+// on the next line as kCheckPrefix + the same line. The other knobs then do not apply. A mix of careful
+// and terse traces gives a start policy with two ways to reason that reach the same answer, one about
+// twice as long: what RL with a length penalty has to find (docs/thought-compression.md).
+// Deterministic in `seed`; all-zero probabilities return the trace unchanged.
+inline constexpr std::string_view kCarefulLine = "I will be careful and check every step twice.";
+inline constexpr std::string_view kCheckPrefix = "Check: ";
 struct TraceStyle {
   double drop_lines = 0.0;
   double one_shot_steps = 0.0;
   double compact_columns = 0.0;
+  double careful = 0.0;
   void validate() const;  // each in [0, 1]; throws kInvalidArgument naming the field
 };
 std::string restyle_trace(std::string_view trace, const TraceStyle& style, uint64_t seed);

@@ -2,6 +2,7 @@
 // example masks, the config parser, and `muse train sft` end to end (export, then `muse run` loads it).
 #include <gtest/gtest.h>
 
+#include <algorithm>
 #include <array>
 #include <chrono>
 #include <csignal>
@@ -324,6 +325,38 @@ TEST_F(NanoTest, ShorterTraceStylesCostFewerTokens) {
   std::printf("[ nano     ] all   shortest restyled trace %.0f%% of the reference's tokens\n",
               100.0 * static_cast<double>(shortest) / static_cast<double>(full));
   EXPECT_LT(shortest, full * 3 / 4);
+}
+
+TEST_F(NanoTest, CarefulTracesAreMoreThanTwiceTheTerseOnes) {
+  // The SFT start for thought compression mixes careful traces (every step checked twice) with terse
+  // ones (optional lines dropped; written methods compacted or not). What the 40% bar needs:
+  // the terse form at most 40% of the careful one, so that dropping the redundancy alone can reach it.
+  const TraceStyle careful{0.0, 0.0, 0.0, 1.0}, terse{1.0, 0.0, 0.0}, tersest{1.0, 0.0, 1.0};
+  int64_t all_careful = 0, all_terse = 0, all_tersest = 0, longest = 0;
+  for (Family f : kAllFamilies) {
+    int64_t n_careful = 0, n_terse = 0, n_tersest = 0;
+    for (uint64_t i = 0; i < 50; ++i) {
+      const Problem p = generate(f, difficulty_preset(Level::kStandard), 91000 + i);
+      const int64_t c = static_cast<int64_t>(encode(restyle_trace(p.trace, careful, i)).size());
+      n_careful += c;
+      longest = std::max(longest, c);
+      n_terse += static_cast<int64_t>(encode(restyle_trace(p.trace, terse, i)).size());
+      n_tersest += static_cast<int64_t>(encode(restyle_trace(p.trace, tersest, i)).size());
+    }
+    std::printf("[ nano     ] %-5s careful %6.1f tokens per trace; terse %3.0f%% of it, terse and compact %3.0f%%\n",
+                family_name(f), static_cast<double>(n_careful) / 50.0,
+                100.0 * static_cast<double>(n_terse) / static_cast<double>(n_careful),
+                100.0 * static_cast<double>(n_tersest) / static_cast<double>(n_careful));
+    all_careful += n_careful;
+    all_terse += n_terse;
+    all_tersest += n_tersest;
+  }
+  std::printf("[ nano     ] all   terse %.0f%%, terse and compact %.0f%% of the careful traces' tokens; longest %lld\n",
+              100.0 * static_cast<double>(all_terse) / static_cast<double>(all_careful),
+              100.0 * static_cast<double>(all_tersest) / static_cast<double>(all_careful),
+              static_cast<long long>(longest));
+  EXPECT_LT(all_tersest * 10, all_careful * 4);
+  EXPECT_LT(longest, 1400);  // fits stage 8's 1536-token context (configs/muse-nano-sft-stage8.json) with the prompt
 }
 
 TEST(NanoConfig, BadFieldsAreNamed) {

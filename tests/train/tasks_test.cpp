@@ -395,6 +395,50 @@ TEST(Tasks, CompactColumnsWriteEachWrittenMethodAsOneWorkedLine) {
   EXPECT_THROW(restyle_trace("x", TraceStyle{0.0, 0.0, 1.5}, 1), Error);
 }
 
+TEST(Tasks, CarefulTracesCheckEveryStepTwice) {
+  const TraceStyle careful{0.0, 0.0, 0.0, 1.0}, mixed{1.0, 0.0, 0.0, 0.5};
+  int careful_seen = 0, terse_seen = 0;
+  for (Family f : kAllFamilies) {
+    for (uint64_t i = 0; i < 40; ++i) {
+      const Problem p = generate(f, difficulty_preset(Level::kStandard), 80000 + i);
+      SCOPED_TRACE(testing::describe(p));
+      const std::string c = restyle_trace(p.trace, careful, i);
+      const std::vector<std::string> lines = testing::lines_of(c), ref = testing::lines_of(p.trace);
+      ASSERT_FALSE(lines.empty());
+      EXPECT_EQ(lines[0], kCarefulLine);
+      // Removing the opening line and the check lines gives back the reference trace, and every check
+      // line repeats the line before it.
+      std::vector<std::string> rest;
+      int checks = 0;
+      for (size_t j = 1; j < lines.size(); ++j) {
+        if (lines[j].rfind(kCheckPrefix, 0) == 0) {
+          EXPECT_EQ(lines[j].substr(kCheckPrefix.size()), lines[j - 1]);
+          ++checks;
+        } else {
+          rest.push_back(lines[j]);
+        }
+      }
+      EXPECT_EQ(rest, ref);
+      EXPECT_GE(checks, 1) << c;
+      EXPECT_EQ(lines.back(), ref.back());
+      EXPECT_TRUE(check_answer(c, p.answer, Checker::kNumeric)) << c;
+      // A mixed style writes either a careful trace or a terse one, never a blend.
+      const std::string m = restyle_trace(p.trace, mixed, i);
+      if (m.rfind(kCarefulLine, 0) == 0) {
+        EXPECT_EQ(m, c);
+        ++careful_seen;
+      } else {
+        EXPECT_EQ(m.find(kCheckPrefix), std::string::npos) << m;
+        EXPECT_EQ(m.find("Let me double-check"), std::string::npos) << m;
+        ++terse_seen;
+      }
+    }
+  }
+  EXPECT_GT(careful_seen, 80);  // 240 traces, each careful with probability 0.5
+  EXPECT_GT(terse_seen, 80);
+  EXPECT_THROW(restyle_trace("x", TraceStyle{0.0, 0.0, 0.0, -1.0}, 1), Error);
+}
+
 TEST(Tasks, TraceVocabularyIsSmall) {
   // The model is tiny: the traces of all families together must stay within a small word list.
   std::set<std::string> words;
