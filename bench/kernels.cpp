@@ -171,6 +171,7 @@ namespace detail = muse::core::detail;
 struct GemmVariant {
   const char* name;
   detail::TileFn tile;
+  bool chunks = false;  // runs on the weights repacked as at load (WeightLayout::kQ8_0Chunks)
 };
 
 // One matmul through `tile` on one thread, as matmul() runs it; returns seconds.
@@ -196,6 +197,7 @@ int run_gemm(const std::vector<DType>& types, const std::vector<int64_t>& token_
     if (avx512 && detail::test_avx512_rowwise(type) != nullptr) {
       variants.push_back({"rowwise", detail::test_avx512_rowwise(type)});
     }
+    if (avx512 && type == DType::kQ8_0) variants.push_back({"prepacked", fast.q8_0_chunks, true});
     variants.push_back({"scalar", detail::tile_for(scalar, type)});
     if (variants[0].tile == nullptr) muse::fail(muse::ErrorCode::kInvalidArgument, "--tokens: no tile for this type");
     std::mt19937 rng(3);
@@ -212,6 +214,15 @@ int run_gemm(const std::vector<DType>& types, const std::vector<int64_t>& token_
       }
       mats.push_back(WeightView{type, s.rows, s.k, bufs.back().data()});
     }
+    std::vector<WeightView> chunk_mats;  // the same weights repacked as Model::load does
+    for (const WeightView& w : mats) {
+      if (!muse::core::repack_pays(w)) break;
+      bufs.emplace_back(w.row_stride() * static_cast<size_t>(w.rows));
+      std::memcpy(bufs.back().data(), w.data, w.row_stride() * static_cast<size_t>(w.rows));
+      chunk_mats.push_back(w);
+      chunk_mats.back().data = bufs.back().data();
+      muse::core::repack_weight(&chunk_mats.back(), bufs.back().data());
+    }
     for (int64_t n : token_counts) {
       std::vector<float> x(static_cast<size_t>(5632 * n)), y(static_cast<size_t>(5632 * n));
       std::normal_distribution<float> xd;
@@ -221,7 +232,8 @@ int run_gemm(const std::vector<DType>& types, const std::vector<int64_t>& token_
       for (int rep = 0; rep < reps + 1; ++rep) {  // rep 0 warms up
         for (size_t v = 0; v < variants.size(); ++v) {
           for (size_t m = 0; m < mats.size(); ++m) {
-            const double s = time_gemm(pool, mats[m], x.data(), n, variants[v].tile, fast, scratch, y.data());
+            const WeightView& w = variants[v].chunks ? chunk_mats[m] : mats[m];
+            const double s = time_gemm(pool, w, x.data(), n, variants[v].tile, fast, scratch, y.data());
             if (rep > 0) best[v][m] = std::min(best[v][m], s);
           }
         }
@@ -246,7 +258,8 @@ int run_gemm(const std::vector<DType>& types, const std::vector<int64_t>& token_
   std::printf(
       "\nG multiply-adds per second (best time per shape); 1st/this: how many times faster the first\n"
       "variant is than this one (all 3 shapes). rowwise: the AVX-512 Q8_0/Q4_0 row-streaming kernel\n"
-      "that all multi-token matmuls used before the chunked one (now Q8_0 below 3, Q4_0 below 6 tokens).\n");
+      "that all multi-token matmuls used before the chunked one (now Q8_0 below 3, Q4_0 below 6 tokens).\n"
+      "prepacked: Q8_0 weights repacked once, as Model::load does, read by the chunk micro-kernel.\n");
   return 0;
 }
 
@@ -297,39 +310,53 @@ int run(int argc, char** argv) {
   std::printf("%-5s %7s | %8s %8s %6s %8s | %8s %8s %6s %8s | %8s | %8s %8s\n", "", "", "GB/s", "GB/s", "", "GB/s",
               "GB/s", "GB/s", "", "GB/s", "(1T)", "GFLOP/s", "GFLOP/s");
   for (DType type : types) {
-    const WeightSet set = build_set(type, layers);
-    const size_t all = set.mats.size();
-    const double bytes = static_cast<double>(set.bytes), lb = static_cast<double>(set.layer_bytes);
+    // The weights as in the file and, where Model::load repacks them (Q8_0 on AVX-512), a second copy
+    // repacked the same way ("q8_0 p"), timed in the same rounds.
+    std::vector<WeightSet> sets;
+    sets.push_back(build_set(type, layers));
+    if (muse::core::repack_pays(sets[0].mats[0])) {
+      sets.push_back(build_set(type, layers));
+      for (WeightView& w : sets.back().mats) muse::core::repack_weight(&w, const_cast<void*>(w.data));
+    }
+    const size_t all = sets[0].mats.size();
+    const double bytes = static_cast<double>(sets[0].bytes), lb = static_cast<double>(sets[0].layer_bytes);
     // Roofline and decode alternate over a few rounds (best of each kept), so both get the same
     // chances of running unpreempted.
-    double bw1 = 0, bw2 = 0;
-    Timing t1, t2;
+    std::vector<double> bw1(sets.size(), 0.0), bw2(sets.size(), 0.0);
+    std::vector<Timing> t1(sets.size()), t2(sets.size());
     for (int round = 0; round < 3; ++round) {
-      bw1 = std::max(bw1, muse::core::measure_read_bandwidth(pool1, size_t{512} << 20));
-      t1 = best_of(t1, time_pass(pool1, set, 0, all, 1, KernelPath::kAuto, passes));
-      bw2 = std::max(bw2, muse::core::measure_read_bandwidth(pool2, size_t{512} << 20));
-      t2 = best_of(t2, time_pass(pool2, set, 0, all, 1, KernelPath::kAuto, passes));
+      for (size_t i = 0; i < sets.size(); ++i) {
+        bw1[i] = std::max(bw1[i], muse::core::measure_read_bandwidth(pool1, size_t{512} << 20));
+        t1[i] = best_of(t1[i], time_pass(pool1, sets[i], 0, all, 1, KernelPath::kAuto, passes));
+        bw2[i] = std::max(bw2[i], muse::core::measure_read_bandwidth(pool2, size_t{512} << 20));
+        t2[i] = best_of(t2[i], time_pass(pool2, sets[i], 0, all, 1, KernelPath::kAuto, passes));
+      }
     }
-    // Scalar vs fast on the first two layers (beyond L3), 1 thread, best layer each.
-    const size_t sub = std::min<size_t>(all - 1, 2 * std::size(kLayer));
-    const Timing ts = time_pass(pool1, set, 0, sub, 1, KernelPath::kScalar, 1);
-    const Timing tf = time_pass(pool1, set, 0, sub, 1, KernelPath::kAuto, passes);
-    const Timing pp1 = time_pass(pool1, set, 0, std::size(kLayer), 64, KernelPath::kAuto, 4);
-    const Timing pp2 = time_pass(pool2, set, 0, std::size(kLayer), 64, KernelPath::kAuto, 4);
-    const double fl = flops_of(set, 0, std::size(kLayer), 64);
-    std::printf("%-5s %7.1f | %8.1f %8.1f %5.1f%% %8.1f | %8.1f %8.1f %5.1f%% %8.1f | %7.1fx | %8.1f %8.1f\n",
-                std::string(muse::core::dtype_name(type)).c_str(), bytes / 1e6, bw1 / 1e9,
-                lb / t1.layer_from_shapes() / 1e9, 100.0 * lb / t1.layer_from_shapes() / bw1, bytes / t1.pass_s / 1e9,
-                bw2 / 1e9, lb / t2.layer_from_shapes() / 1e9, 100.0 * lb / t2.layer_from_shapes() / bw2,
-                bytes / t2.pass_s / 1e9, ts.layer_s / tf.layer_s, fl / pp1.layer_from_shapes() / 1e9,
-                fl / pp2.layer_from_shapes() / 1e9);
-    std::fflush(stdout);
+    for (size_t i = 0; i < sets.size(); ++i) {
+      const WeightSet& set = sets[i];
+      // Scalar vs fast on the first two layers (beyond L3), 1 thread, best layer each.
+      const size_t sub = std::min<size_t>(all - 1, 2 * std::size(kLayer));
+      const Timing ts = time_pass(pool1, set, 0, sub, 1, KernelPath::kScalar, 1);
+      const Timing tf = time_pass(pool1, set, 0, sub, 1, KernelPath::kAuto, passes);
+      const Timing pp1 = time_pass(pool1, set, 0, std::size(kLayer), 64, KernelPath::kAuto, 4);
+      const Timing pp2 = time_pass(pool2, set, 0, std::size(kLayer), 64, KernelPath::kAuto, 4);
+      const double fl = flops_of(set, 0, std::size(kLayer), 64);
+      const std::string name = std::string(muse::core::dtype_name(type)) + (i > 0 ? " p" : "");
+      std::printf("%-5s %7.1f | %8.1f %8.1f %5.1f%% %8.1f | %8.1f %8.1f %5.1f%% %8.1f | %7.1fx | %8.1f %8.1f\n",
+                  name.c_str(), bytes / 1e6, bw1[i] / 1e9, lb / t1[i].layer_from_shapes() / 1e9,
+                  100.0 * lb / t1[i].layer_from_shapes() / bw1[i], bytes / t1[i].pass_s / 1e9, bw2[i] / 1e9,
+                  lb / t2[i].layer_from_shapes() / 1e9, 100.0 * lb / t2[i].layer_from_shapes() / bw2[i],
+                  bytes / t2[i].pass_s / 1e9, ts.layer_s / tf.layer_s, fl / pp1.layer_from_shapes() / 1e9,
+                  fl / pp2.layer_from_shapes() / 1e9);
+      std::fflush(stdout);
+    }
   }
   std::printf("\nMB/tok: weight bytes read per decoded token; BWn: read roofline with n threads (best 64 MiB\n"
               "stretch); decn: decode gemv speed with n threads (best time per matrix shape over 3x%d passes);\n"
               "%%BWn = decn / BWn; passn: whole-pass decode speed (includes preemption on a shared machine);\n"
               "x scalar: decode speed vs the scalar path, 1 thread; pp64: prompt matmuls, 64 tokens, one layer\n"
-              "(best time per matrix shape over 4 passes).\n",
+              "(best time per matrix shape over 4 passes); \"q8_0 p\": the same Q8_0 weights repacked as\n"
+              "Model::load does (WeightLayout::kQ8_0Chunks).\n",
               passes);
   return 0;
 }

@@ -122,6 +122,26 @@ float dot_q8_0_scalar(const uint8_t* w, const uint8_t* act, int64_t k) {
   return sum;
 }
 
+// The same sums in the same order over a WeightLayout::kQ8_0Chunks row: the results are bit-identical
+// to dot_q8_0_scalar's on the row before repacking.
+float dot_q8_0_chunks_scalar(const uint8_t* w, const uint8_t* act, int64_t k) {
+  const int64_t nb = k / 32;
+  float sum = 0.0f;
+  for (int64_t b = 0; b < nb; ++b) {
+    const uint8_t* ch = w + (b / kQ8_0ChunkBlocks) * kQ8_0ChunkBytes;
+    const int lb = static_cast<int>(b % kQ8_0ChunkBlocks);
+    const int l = 8 * (lb % 2) + lb / 2;  // chunk_lane_block(l) == lb
+    const uint8_t* g = act + (b / 2) * kQ8_0GroupBytes;
+    const int j = static_cast<int>(b % 2);
+    const auto* qa = reinterpret_cast<const int8_t*>(g) + 32 * j;
+    int isum = 0;
+    for (int e = 0; e < 32; ++e) isum += (static_cast<int>(ch[64 * (e / 4) + 4 * l + e % 4]) - 128) * qa[e];
+    const float da = load_f32(g + 64 + 4 * (8 * j));
+    sum += static_cast<float>(isum) * (f16_to_f32(load_u16(ch + kQ8_0ChunkScaleOffset + 2 * l)) * da);
+  }
+  return sum;
+}
+
 float dot_q4_0_scalar(const uint8_t* w, const uint8_t* act, int64_t k) {
   const int64_t nb = k / 32;
   float sum = 0.0f;
@@ -280,6 +300,7 @@ KernelSet make_scalar() {
   ks.f16 = tile_scalar<dot_f16_w>;
   ks.bf16 = tile_scalar<dot_bf16_w>;
   ks.q8_0 = tile_scalar<dot_q8_0_scalar>;
+  ks.q8_0_chunks = tile_scalar<dot_q8_0_chunks_scalar>;
   ks.q4_0 = tile_scalar<dot_q4_0_scalar>;
   ks.q4_k = tile_scalar<dot_k4_scalar<false>>;
   ks.q5_k = tile_scalar<dot_k4_scalar<true>>;
@@ -408,7 +429,57 @@ TileFn tile_for(const KernelSet& ks, DType type) {
     default: return nullptr;
   }
 }
+
+TileFn tile_for(const KernelSet& ks, const WeightView& w) {
+  if (w.layout == WeightLayout::kQ8_0Chunks) return w.type == DType::kQ8_0 ? ks.q8_0_chunks : nullptr;
+  return tile_for(ks, w.type);
+}
 }  // namespace detail
+
+namespace {
+
+// One Q8_0 row (nb blocks, a multiple of 16) between the file layout and kQ8_0Chunks.
+void q8_0_row_to_chunks(const uint8_t* src, int64_t nb, uint8_t* dst) {
+  for (int64_t c0 = 0; c0 < nb; c0 += detail::kQ8_0ChunkBlocks, src += 34 * detail::kQ8_0ChunkBlocks) {
+    uint8_t* ch = dst + (c0 / detail::kQ8_0ChunkBlocks) * detail::kQ8_0ChunkBytes;
+    for (int l = 0; l < 16; ++l) {
+      const uint8_t* blk = src + 34 * detail::chunk_lane_block(l);
+      std::memcpy(ch + detail::kQ8_0ChunkScaleOffset + 2 * l, blk, 2);
+      for (int e = 0; e < 32; ++e) ch[64 * (e / 4) + 4 * l + e % 4] = static_cast<uint8_t>(blk[2 + e] ^ 0x80);
+    }
+  }
+}
+
+void q8_0_row_from_chunks(const uint8_t* src, int64_t nb, uint8_t* dst) {
+  for (int64_t c0 = 0; c0 < nb; c0 += detail::kQ8_0ChunkBlocks, dst += 34 * detail::kQ8_0ChunkBlocks) {
+    const uint8_t* ch = src + (c0 / detail::kQ8_0ChunkBlocks) * detail::kQ8_0ChunkBytes;
+    for (int l = 0; l < 16; ++l) {
+      uint8_t* blk = dst + 34 * detail::chunk_lane_block(l);
+      std::memcpy(blk, ch + detail::kQ8_0ChunkScaleOffset + 2 * l, 2);
+      for (int e = 0; e < 32; ++e) blk[2 + e] = static_cast<uint8_t>(ch[64 * (e / 4) + 4 * l + e % 4] ^ 0x80);
+    }
+  }
+}
+
+bool can_chunk(const WeightView& w) {
+  return w.type == DType::kQ8_0 && w.layout == WeightLayout::kFile && w.cols % 512 == 0;
+}
+
+}  // namespace
+
+bool repack_pays(const WeightView& w) { return can_chunk(w) && avx512_set() != nullptr; }
+
+void repack_weight(WeightView* w, void* bytes) {
+  MUSE_ASSERT(can_chunk(*w) && bytes == w->data);
+  const size_t stride = w->row_stride();
+  std::vector<uint8_t> row(stride);
+  auto* p = static_cast<uint8_t*>(bytes);
+  for (int64_t r = 0; r < w->rows; ++r, p += stride) {
+    std::memcpy(row.data(), p, stride);
+    q8_0_row_to_chunks(row.data(), w->cols / 32, p);
+  }
+  w->layout = WeightLayout::kQ8_0Chunks;
+}
 
 const char* best_kernel_path_name() {
   switch (resolve(KernelPath::kAuto)) {
@@ -432,7 +503,7 @@ void matmul(ThreadPool& pool, const WeightView& w, const float* x, int64_t n_tok
             MatmulScratch& scratch, KernelPath path) {
   if (w.rows == 0 || n_tokens == 0) return;
   const KernelSet& ks = kernels_for(path);
-  const detail::TileFn tile = detail::tile_for(ks, w.type);
+  const detail::TileFn tile = detail::tile_for(ks, w);
   MUSE_ASSERT(tile != nullptr && "matmul: weight type without kernels (validate at load)");
   detail::matmul_with_tile(pool, w, x, n_tokens, y, scratch, ks, tile);
 }
@@ -469,11 +540,14 @@ const uint8_t* pack_activations(ThreadPool& pool, const KernelSet& ks, detail::A
 }
 
 // Rows [r0, r1) of one weight for every token: one tile call per decode row range, or L2-sized row
-// blocks that all tokens stream over.
-void run_rows(const detail::GemmArgs& args, detail::TileFn tile, int64_t r0, int64_t r1, int64_t n_tokens) {
+// blocks that all tokens stream over. Weights in kQ8_0Chunks take the whole range in one call too: their
+// kernel reads the rows in place with a group of prefetch ahead, so blocks would only make it repack
+// the tokens again per block and lose the prefetch at each block's start.
+void run_rows(const detail::GemmArgs& args, detail::TileFn tile, int64_t r0, int64_t r1, int64_t n_tokens,
+              bool whole_range) {
   if (r1 <= r0) return;
-  if (n_tokens == 1) {
-    tile(args, r0, r1, 0, 1);
+  if (n_tokens == 1 || whole_range) {
+    tile(args, r0, r1, 0, n_tokens);
     return;
   }
   const int64_t rb = rows_per_block(args.w_stride);
@@ -508,7 +582,8 @@ void run_group(ThreadPool& pool, const KernelSet& ks, std::span<const MatmulOut>
     ThreadPool::chunk(first[n], ith, nth, 4, &r0, &r1);
     for (size_t m = 0; m < n; ++m) {
       const int64_t lo = std::max(r0, first[m]), hi = std::min(r1, first[m + 1]);
-      run_rows(args[m], tiles[m], lo - first[m], hi - first[m], n_tokens);
+      run_rows(args[m], tiles[m], lo - first[m], hi - first[m], n_tokens,
+               outs[m].w->layout == WeightLayout::kQ8_0Chunks);
     }
   });
 }
@@ -538,7 +613,7 @@ void matmul_group(ThreadPool& pool, std::span<const MatmulOut> outs, const float
   const KernelSet& ks = kernels_for(path);
   std::array<detail::TileFn, kMaxMatmulGroup> tiles{};
   for (size_t m = 0; m < outs.size(); ++m) {
-    tiles[m] = detail::tile_for(ks, outs[m].w->type);
+    tiles[m] = detail::tile_for(ks, *outs[m].w);
     MUSE_ASSERT(tiles[m] != nullptr && "matmul_group: weight type without kernels (validate at load)");
   }
   run_group(pool, ks, outs, tiles.data(), x, n_tokens, scratch);
@@ -559,7 +634,14 @@ void matmul_reference(const WeightView& w, const float* x, int64_t n_tokens, flo
 
 void dequantize_weight_row(const WeightView& w, int64_t row, float* out) {
   MUSE_ASSERT(row >= 0 && row < w.rows);
-  dequantize_row(w.type, static_cast<const uint8_t*>(w.data) + row * w.row_stride(), out, w.cols);
+  const uint8_t* p = static_cast<const uint8_t*>(w.data) + row * w.row_stride();
+  if (w.layout == WeightLayout::kQ8_0Chunks) {
+    std::vector<uint8_t> file_row(w.row_stride());
+    q8_0_row_from_chunks(p, w.cols / 32, file_row.data());
+    dequantize_row(w.type, file_row.data(), out, w.cols);
+    return;
+  }
+  dequantize_row(w.type, p, out, w.cols);
 }
 
 float dot_f16_f32(const uint16_t* a, const float* b, int64_t n) { return best().dot_f16_f32(a, b, n); }

@@ -19,12 +19,20 @@
 
 namespace muse::core {
 
+// How a weight's bytes are arranged. kFile: as in the GGUF file. kQ8_0Chunks: Q8_0 rows rewritten once
+// at load (repack_weight) into the layout the AVX-512 kernels read, chunks of 16 blocks (544 B, the
+// same bytes as the 16 blocks in the file, so rows keep their stride):
+//   u8 q[8][64] | f16 d[16]; byte 4l+i of vector c = element 4c+i of block 2*(l%8) + l/8, plus 128
+// so that one VNNI dot per vector leaves 16 whole block sums, one per lane, with no per-call repack.
+enum class WeightLayout : uint8_t { kFile, kQ8_0Chunks };
+
 // A borrowed 2-D weight matrix in a file's bytes. `data` must outlive every use.
 struct WeightView {
   DType type = DType::kF32;
   int64_t rows = 0;  // output features
   int64_t cols = 0;  // input features (k); a multiple of the type's block size
   const void* data = nullptr;
+  WeightLayout layout = WeightLayout::kFile;
   size_t row_stride() const { return row_bytes(type, cols); }
 };
 
@@ -60,6 +68,15 @@ inline constexpr size_t kMaxMatmulGroup = 4;
 // REQUIRES: as matmul() for each weight; the same cols; no y overlaps x or another y.
 void matmul_group(ThreadPool& pool, std::span<const MatmulOut> outs, const float* x, int64_t n_tokens,
                   MatmulScratch& scratch, KernelPath path = KernelPath::kAuto);
+
+// Whether repack_weight would rewrite w: Q8_0 in the file layout, cols a multiple of 512 (whole chunks),
+// on a CPU whose best path has kernels for kQ8_0Chunks (AVX-512). Every path computes on either
+// layout (the scalar path with exactly the same results), but only there is the repacked one faster.
+bool repack_pays(const WeightView& w);
+// Rewrites w's bytes (`bytes` is w->data, writable) in place into kQ8_0Chunks and sets w->layout;
+// the size does not change. Done once at load, before any reader. REQUIRES: repack_pays(*w) or at
+// least Q8_0 in kFile layout with cols % 512 == 0. Single-threaded (~0.3 s per GB).
+void repack_weight(WeightView* w, void* bytes);
 
 // Reference: dequantize each row to f32 and accumulate in double. Single-threaded, slow, obviously right.
 void matmul_reference(const WeightView& w, const float* x, int64_t n_tokens, float* y);

@@ -16,6 +16,12 @@
 //   lane l of a chunk holds block 2*(l % 8) + l / 8 of it; blocks past the row's end have zero q,
 //   bias and d.
 //
+// Q8_0 weights that Model::load already rewrote into this chunk layout (WeightLayout::kQ8_0Chunks,
+// matmul.h: the same bytes with f16 scales instead of f32) skip the weight repack: q8_0_chunks_avx512
+// runs the same micro-kernel on the rows in place, for any token count (1-2 tokens as far-apart row
+// streams, like the row-streaming decode kernel), and gives bit-identical results to the per-call
+// repack.
+//
 // Each tile call repacks its tokens once, then for every group of kRows rows repacks the rows
 // (read in order: one sequential stream) into an L1-resident buffer that serves all the tokens.
 // The integer block sums are exact, so results differ from the scalar path only in float rounding.
@@ -57,6 +63,7 @@ constexpr int64_t kChunkBlocks = 16;
 constexpr size_t kWChunkBytes = 8 * 64 + 64;
 constexpr size_t kAChunkBytes = 8 * 64 + 64 + 64;
 constexpr size_t kABiasOffset = 512, kADOffset = 576, kWDOffset = 512;
+static_assert(kChunkBlocks == kQ8_0ChunkBlocks && kChunkBlocks * 34 == kQ8_0ChunkBytes);
 
 // vpermt2d indices for stage k of the transpose: swap bit k of the vector index with bit k of the
 // lane index. kLo: the output whose vector bit k is 0; kHi: the one whose bit is 1.
@@ -92,9 +99,7 @@ inline void transpose_chunk(__m512i (&v)[8]) {
   }
 }
 
-inline constexpr int lane_block(int l) {
-  return 2 * (l % 8) + l / 8;
-}
+inline constexpr int lane_block(int l) { return chunk_lane_block(l); }
 
 __m256i load256(const uint8_t* p) {
   return _mm256_loadu_si256(reinterpret_cast<const __m256i*>(p));
@@ -232,10 +237,27 @@ struct Prefetch {
   size_t per_chunk = 0;  // bytes per micro-kernel chunk
 };
 
+// Where the micro-kernel finds a weight chunk: in the per-call L1 buffer (f32 scales, 64-byte
+// aligned), or in the weight's own bytes already in WeightLayout::kQ8_0Chunks (f16 scales, chunks
+// 544 B apart, so only 32-byte aligned). Both give the same f32 scale, so the same results.
+struct BufferChunks {
+  static constexpr size_t kBytes = kWChunkBytes;
+  static __m512i q(const uint8_t* p) { return _mm512_load_si512(p); }
+  static __m512 d(const uint8_t* p) { return _mm512_load_ps(p + kWDOffset); }
+};
+struct WeightChunks {
+  static constexpr size_t kBytes = kQ8_0ChunkBytes;
+  static __m512i q(const uint8_t* p) { return _mm512_loadu_si512(p); }
+  static __m512 d(const uint8_t* p) {
+    return _mm512_cvtph_ps(_mm256_loadu_si256(reinterpret_cast<const __m256i*>(p + kQ8_0ChunkScaleOffset)));
+  }
+};
+
 // y for R repacked rows (w_bytes apart) x T repacked tokens (a_bytes apart).
-template <int R, int T>
+// Row i's outputs are y[i * y_rows_apart + j * y_stride].
+template <int R, int T, typename W = BufferChunks>
 void micro(const uint8_t* w, size_t w_bytes, const uint8_t* act, size_t a_bytes, int64_t nch, float* y,
-           int64_t y_stride, Prefetch pf) {
+           int64_t y_stride, Prefetch pf, int64_t y_rows_apart = 1) {
   __m512 acc[R][T];
   for (int i = 0; i < R; ++i)
     for (int j = 0; j < T; ++j) acc[i][j] = _mm512_setzero_ps();
@@ -245,7 +267,7 @@ void micro(const uint8_t* w, size_t w_bytes, const uint8_t* act, size_t a_bytes,
       _mm_prefetch(reinterpret_cast<const char*>(pf.p + o), _MM_HINT_T1);
     }
     const uint8_t* wp[R];
-    for (int i = 0; i < R; ++i) wp[i] = w + i * w_bytes + ch * kWChunkBytes;
+    for (int i = 0; i < R; ++i) wp[i] = w + i * w_bytes + ch * W::kBytes;
     const uint8_t* ap[T];
     for (int j = 0; j < T; ++j) ap[j] = act + j * a_bytes + ch * kAChunkBytes;
     __m512i s[R][T];
@@ -255,14 +277,14 @@ void micro(const uint8_t* w, size_t w_bytes, const uint8_t* act, size_t a_bytes,
     }
     for (int c = 0; c < 8; ++c) {
       __m512i wv[R];
-      for (int i = 0; i < R; ++i) wv[i] = _mm512_load_si512(wp[i] + 64 * c);
+      for (int i = 0; i < R; ++i) wv[i] = W::q(wp[i] + 64 * c);
       for (int j = 0; j < T; ++j) {
         const __m512i av = _mm512_load_si512(ap[j] + 64 * c);
         for (int i = 0; i < R; ++i) s[i][j] = _mm512_dpbusd_epi32(s[i][j], wv[i], av);
       }
     }
     for (int i = 0; i < R; ++i) {
-      const __m512 dw = _mm512_load_ps(wp[i] + kWDOffset);
+      const __m512 dw = W::d(wp[i]);
       for (int j = 0; j < T; ++j) {
         const __m512 d = _mm512_mul_ps(dw, _mm512_load_ps(ap[j] + kADOffset));
         acc[i][j] = _mm512_fmadd_ps(_mm512_cvtepi32_ps(s[i][j]), d, acc[i][j]);
@@ -270,31 +292,31 @@ void micro(const uint8_t* w, size_t w_bytes, const uint8_t* act, size_t a_bytes,
     }
   }
   for (int j = 0; j < T; ++j)
-    for (int i = 0; i < R; ++i) y[j * y_stride + i] = _mm512_reduce_add_ps(acc[i][j]);
+    for (int i = 0; i < R; ++i) y[j * y_stride + i * y_rows_apart] = _mm512_reduce_add_ps(acc[i][j]);
 }
 
 // The last n < kTokens tokens (T: the largest tile still to try).
-template <int R, int T = kTokens - 1>
+template <int R, typename W = BufferChunks, int T = kTokens - 1>
 void micro_tail(const uint8_t* w, size_t w_bytes, const uint8_t* act, size_t a_bytes, int64_t nch, int64_t n,
                 float* y, int64_t y_stride, Prefetch pf) {
   if constexpr (T >= 1) {
     if (n == T) {
-      micro<R, T>(w, w_bytes, act, a_bytes, nch, y, y_stride, pf);
+      micro<R, T, W>(w, w_bytes, act, a_bytes, nch, y, y_stride, pf);
     } else {
-      micro_tail<R, T - 1>(w, w_bytes, act, a_bytes, nch, n, y, y_stride, pf);
+      micro_tail<R, W, T - 1>(w, w_bytes, act, a_bytes, nch, n, y, y_stride, pf);
     }
   }
 }
 
 // All tokens for R repacked rows; the first token tile prefetches `pf`.
-template <int R>
+template <int R, typename W = BufferChunks>
 void micro_tokens(const uint8_t* w, size_t w_bytes, const uint8_t* act, size_t a_bytes, int64_t nch,
                   int64_t n_tok, float* y, int64_t y_stride, Prefetch pf) {
   int64_t j = 0;
   for (; j + kTokens <= n_tok; j += kTokens, pf = Prefetch{}) {
-    micro<R, kTokens>(w, w_bytes, act + j * a_bytes, a_bytes, nch, y + j * y_stride, y_stride, pf);
+    micro<R, kTokens, W>(w, w_bytes, act + j * a_bytes, a_bytes, nch, y + j * y_stride, y_stride, pf);
   }
-  micro_tail<R>(w, w_bytes, act + j * a_bytes, a_bytes, nch, n_tok - j, y + j * y_stride, y_stride, pf);
+  micro_tail<R, W>(w, w_bytes, act + j * a_bytes, a_bytes, nch, n_tok - j, y + j * y_stride, y_stride, pf);
 }
 
 // Per-thread repack buffers (64-byte aligned views into a growing vector).
@@ -334,6 +356,61 @@ void gemm_block(const GemmArgs& a, int64_t r0, int64_t r1, int64_t t0, int64_t t
   }
 }
 
+// One or two tokens (decode): memory-bound, so the rows are read as the row-streaming decode kernel
+// reads them (matmul_avx512.cpp: kDecodeRows far-apart streams, one row from each segment of
+// [r0, r1) per micro-tile; adjacent rows read in lock step defeat the hardware prefetchers), with
+// no software prefetch.
+constexpr int kDecodeRows = 4;
+template <int T>
+void chunks_decode(const GemmArgs& a, const uint8_t* act, size_t a_bytes, int64_t nch, int64_t r0, int64_t r1,
+                   float* y) {
+  const int64_t seg = (r1 - r0) / kDecodeRows;
+  const size_t apart = static_cast<size_t>(seg) * a.w_stride;
+  for (int64_t j = 0; j < seg; ++j) {
+    micro<kDecodeRows, T, WeightChunks>(a.w + (r0 + j) * a.w_stride, apart, act, a_bytes, nch, y + r0 + j,
+                                        a.y_stride, Prefetch{}, seg);
+  }
+  for (int64_t r = r0 + kDecodeRows * seg; r < r1; ++r) {
+    micro<1, T, WeightChunks>(a.w + r * a.w_stride, a.w_stride, act, a_bytes, nch, y + r, a.y_stride, Prefetch{});
+  }
+}
+
+// The same loop over weights already in WeightLayout::kQ8_0Chunks: the micro-kernel reads the rows
+// where they are (prefetched into L2 a group ahead), so only the tokens are repacked per call.
+void chunks_block(const GemmArgs& a, int64_t r0, int64_t r1, int64_t t0, int64_t t1) {
+  thread_local std::vector<uint8_t> a_buf;
+  const int64_t nb = a.k / 32, nch = nb / kChunkBlocks;
+  const int64_t n_tok = t1 - t0;
+  const size_t a_bytes = static_cast<size_t>(nch) * kAChunkBytes;
+  uint8_t* act = scratch(a_buf, a_bytes * static_cast<size_t>(n_tok));
+  for (int64_t t = t0; t < t1; ++t)
+    repack_token(Q8_0Fmt{}, a.act + t * a.act_stride, nb, nch, act + (t - t0) * a_bytes);
+  float* y = a.y + t0 * a.y_stride;
+  if (n_tok <= 2) {
+    if (n_tok == 1) {
+      chunks_decode<1>(a, act, a_bytes, nch, r0, r1, y);
+    } else {
+      chunks_decode<2>(a, act, a_bytes, nch, r0, r1, y);
+    }
+    return;
+  }
+  auto next_rows = [&](int64_t r, int64_t n) {
+    const int64_t rows = std::min(n, r1 - (r + n));
+    if (rows <= 0) return Prefetch{};
+    const size_t bytes = static_cast<size_t>(rows) * a.w_stride;
+    return Prefetch{a.w + (r + n) * a.w_stride, bytes, (bytes / static_cast<size_t>(nch) + 63) / 64 * 64};
+  };
+  int64_t r = r0;
+  for (; r + kRows <= r1; r += kRows) {
+    micro_tokens<kRows, WeightChunks>(a.w + r * a.w_stride, a.w_stride, act, a_bytes, nch, n_tok, y + r, a.y_stride,
+                                      next_rows(r, kRows));
+  }
+  for (; r < r1; ++r) {
+    micro_tokens<1, WeightChunks>(a.w + r * a.w_stride, a.w_stride, act, a_bytes, nch, n_tok, y + r, a.y_stride,
+                                  next_rows(r, 1));
+  }
+}
+
 // Tokens in blocks of kTokenBlock: every row group streams the whole repacked token block, which
 // should stay in L2 (k = 5632: 7 KiB per token, 450 KiB for 64) for long prompts; each block
 // repacks the rows again (from L2: matmul.cpp hands over ~192 KiB of rows at a time). Chosen by
@@ -352,6 +429,10 @@ void q8_0_gemm_avx512(const GemmArgs& a, int64_t r0, int64_t r1, int64_t t0, int
 
 void q4_0_gemm_avx512(const GemmArgs& a, int64_t r0, int64_t r1, int64_t t0, int64_t t1) {
   gemm<Q4_0Fmt>(a, r0, r1, t0, t1);
+}
+
+void q8_0_chunks_avx512(const GemmArgs& a, int64_t r0, int64_t r1, int64_t t0, int64_t t1) {
+  for (int64_t t = t0; t < t1; t += kTokenBlock) chunks_block(a, r0, r1, t, std::min(t + kTokenBlock, t1));
 }
 
 }  // namespace muse::core::detail

@@ -60,6 +60,13 @@ inline float q4_0_act_scale(const uint8_t* pack, int64_t b) {
 // Position (0..7) of 32-element sub-block s inside a kQ8KSplit super-block.
 inline constexpr int split_pos(int s) { return (s & 4) | ((s & 1) << 1) | ((s >> 1) & 1); }
 
+// WeightLayout::kQ8_0Chunks (matmul.h): 16 blocks per chunk, 544 B; lane l of a chunk holds block
+// chunk_lane_block(l) of it; the f16 scales follow the 512 bytes of q in lane order.
+inline constexpr int64_t kQ8_0ChunkBlocks = 16;
+inline constexpr size_t kQ8_0ChunkBytes = 544;
+inline constexpr size_t kQ8_0ChunkScaleOffset = 512;
+inline constexpr int chunk_lane_block(int l) { return 2 * (l % 8) + l / 8; }
+
 struct GemmArgs {
   const uint8_t* w = nullptr;  // weight rows, row_stride bytes apart
   size_t w_stride = 0;
@@ -76,6 +83,7 @@ using TileFn = void (*)(const GemmArgs& a, int64_t r0, int64_t r1, int64_t t0, i
 struct KernelSet {
   TileFn f32 = nullptr, f16 = nullptr, bf16 = nullptr;
   TileFn q8_0 = nullptr, q4_0 = nullptr, q4_k = nullptr, q5_k = nullptr, q6_k = nullptr;
+  TileFn q8_0_chunks = nullptr;  // Q8_0 in WeightLayout::kQ8_0Chunks, kQ8_0 activations
   float (*dot_f16_f32)(const uint16_t*, const float*, int64_t) = nullptr;
   float (*dot_f32)(const float*, const float*, int64_t) = nullptr;
   void (*axpy_f16)(float, const uint16_t*, float*, int64_t) = nullptr;
@@ -90,8 +98,10 @@ const KernelSet& scalar_kernels();
 // The kernel set a path resolves to (kAuto: the best available), or nullptr if this CPU lacks it.
 // Exposed so tests can hold each path's vector helpers against the scalar ones.
 const KernelSet* kernel_set(KernelPath path);
-// The set's tile function for a weight type (nullptr: none).
+// The set's tile function for a weight type in the file layout (nullptr: none).
 TileFn tile_for(const KernelSet& ks, DType type);
+// The same for a weight in its layout.
+TileFn tile_for(const KernelSet& ks, const WeightView& w);
 // matmul() with a given kernel set (for packing) and tile function: what matmul() runs after
 // choosing them; bench_kernels also times tiles that no path selects (test_avx512_rowwise).
 void matmul_with_tile(ThreadPool& pool, const WeightView& w, const float* x, int64_t n_tokens, float* y,
@@ -104,6 +114,9 @@ void fill_avx512_kernels(KernelSet* ks);
 // repacked into chunks of 16 blocks); they handle any token count. REQUIRES: the AVX-512 set.
 void q8_0_gemm_avx512(const GemmArgs& a, int64_t r0, int64_t r1, int64_t t0, int64_t t1);
 void q4_0_gemm_avx512(const GemmArgs& a, int64_t r0, int64_t r1, int64_t t0, int64_t t1);
+// The Q8_0 kernel for weights already in WeightLayout::kQ8_0Chunks, any token count (1 included:
+// then it streams the rows like the row-streaming kernel). REQUIRES: the AVX-512 set, k % 512 == 0.
+void q8_0_chunks_avx512(const GemmArgs& a, int64_t r0, int64_t r1, int64_t t0, int64_t t1);
 // Bench hook: the AVX-512 row-streaming tile (Q8_0 or Q4_0; nullptr for other types) that every
 // multi-token call used before the chunked kernels, kept so bench_kernels can compare.
 TileFn test_avx512_rowwise(DType type);

@@ -62,10 +62,12 @@ class Loader {
 }  // namespace
 
 std::unique_ptr<Model> Model::load(const std::string& path, const gguf::OpenOptions& options) {
-  return from_file(gguf::File::open(path, options));
+  return from_file(gguf::File::open(path, options), options.mode == gguf::LoadMode::kRead);
 }
 
-std::unique_ptr<Model> Model::from_file(std::unique_ptr<gguf::File> file) {
+std::unique_ptr<Model> Model::from_file(std::unique_ptr<gguf::File> file) { return from_file(std::move(file), true); }
+
+std::unique_ptr<Model> Model::from_file(std::unique_ptr<gguf::File> file, bool writable) {
   std::unique_ptr<Model> m(new Model());
   m->file_ = std::move(file);
   m->hp_ = hparams_from_gguf(*m->file_);
@@ -108,6 +110,22 @@ std::unique_ptr<Model> Model::from_file(std::unique_ptr<gguf::File> file) {
     l.ffn_down = ld.matrix(name("ffn_down.weight"), hp.n_embd, hp.n_ff);
   }
   m->rope_ = std::make_unique<RopeTable>(hp, std::move(freq_factors));
+
+  // Matrices only the matmuls read (a tied output shares token_embd's bytes, which embedding lookups
+  // read too, so it stays; dequantize_weight_row would cope, one row at a time, but gains nothing).
+  // The Model owns the File, nothing else reads these bytes, and no reader exists yet.
+  if (writable) {
+    auto repack = [](core::WeightView& v) {
+      if (core::repack_pays(v)) core::repack_weight(&v, const_cast<void*>(v.data));
+    };
+    if (!w.tied_output) repack(w.output);
+    for (LayerWeights& l : w.layers) {
+      for (core::WeightView* v : {&l.attn_q, &l.attn_k, &l.attn_v, &l.attn_output, &l.ffn_gate, &l.ffn_up,
+                                  &l.ffn_down}) {
+        repack(*v);
+      }
+    }
+  }
   return m;
 }
 

@@ -50,8 +50,12 @@ struct Weights {
 
 class Model {
  public:
+  // With LoadMode::kRead (the default) the file's bytes are private heap memory, and the Q8_0 matrices
+  // the kernels read faster in another layout are rewritten into it in place (core::repack_weight;
+  // WeightView::layout says which); with kMmap the bytes are read-only and keep the file's layout.
   static std::unique_ptr<Model> load(const std::string& path, const gguf::OpenOptions& options = {});
-  // Takes ownership of an opened file (e.g. File::from_bytes for synthetic models).
+  // Takes ownership of an opened file (e.g. File::from_bytes for synthetic models) and repacks as load()
+  // does with kRead. REQUIRES: the file's bytes are writable (File::from_bytes, or opened with kRead).
   static std::unique_ptr<Model> from_file(std::unique_ptr<gguf::File> file);
 
   Model(const Model&) = delete;
@@ -67,6 +71,7 @@ class Model {
 
  private:
   Model() = default;
+  static std::unique_ptr<Model> from_file(std::unique_ptr<gguf::File> file, bool writable);
   std::unique_ptr<gguf::File> file_;
   HParams hp_;
   Weights w_;

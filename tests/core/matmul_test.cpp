@@ -335,6 +335,88 @@ TEST(Matmul, DequantizeWeightRowMatchesDequantizeRow) {
   for (int i = 0; i < 512; ++i) ASSERT_EQ(out[static_cast<size_t>(i)], m.dequant[static_cast<size_t>(2 * 512 + i)]);
 }
 
+// Q8_0 weights repacked at load (WeightLayout::kQ8_0Chunks) give exactly what the same weights in the
+// file layout give: on the scalar path (the chunk kernel adds the same block sums in the same order),
+// on AVX-512 from 3 tokens (the same chunk micro-kernel that repacks per call); on AVX2, which runs
+// the scalar chunk kernel, exactly the scalar path's results; AVX-512 at 1-2 tokens (the file layout runs the row-streaming kernel
+// there) is held to the scalar path like every SIMD path. Rows: tails of the 3-row groups; tokens:
+// tails of the 4-token tiles and a second token block; threads: uneven splits; k: 1, 2 and 11 chunks.
+TEST(Matmul, RepackedQ8_0MatchesFileLayout) {
+  ThreadPool pools[] = {ThreadPool(1), ThreadPool(2), ThreadPool(3)};
+  MatmulScratch scratch, scratch_ref;
+  int combo = 0;
+  for (int64_t k : {512, 1024, 5632}) {
+    for (int64_t rows : {1, 4, 7, 38}) {
+      const Matrix m = make_matrix(DType::kQ8_0, rows, k, static_cast<uint32_t>(k + rows));
+      Matrix mc = m;
+      mc.view.data = mc.bytes.data();
+      repack_weight(&mc.view, mc.bytes.data());
+      ASSERT_EQ(mc.view.layout, WeightLayout::kQ8_0Chunks);
+      ASSERT_NE(mc.bytes, m.bytes);
+      std::vector<float> a(static_cast<size_t>(k)), b(a.size());
+      for (int64_t r = 0; r < rows; ++r) {  // embedding lookups and the reference read either layout
+        dequantize_weight_row(m.view, r, a.data());
+        dequantize_weight_row(mc.view, r, b.data());
+        ASSERT_EQ(a, b) << "row " << r;
+      }
+      for (int64_t n : {1, 2, 3, 4, 5, 8, 9, 70}) {
+        if (n == 70 && (k != 1024 || rows != 7)) continue;
+        ThreadPool& pool = pools[combo++ % 3];
+        SCOPED_TRACE("k=" + std::to_string(k) + " rows=" + std::to_string(rows) + " n=" + std::to_string(n) +
+                     " threads=" + std::to_string(pool.size()));
+        const auto x = make_x(n, k, static_cast<uint32_t>(n * 7 + k));
+        std::vector<float> ys(static_cast<size_t>(n * rows));
+        matmul(pool, m.view, x.data(), n, ys.data(), scratch_ref, KernelPath::kScalar);
+        const auto s = abs_sums(m, x, n);
+        for (KernelPath path : {KernelPath::kScalar, KernelPath::kAvx2, KernelPath::kAvx512}) {
+          if (!kernel_path_available(path)) continue;
+          std::vector<float> y(ys.size(), NAN), yf(ys.size(), NAN);
+          matmul(pool, mc.view, x.data(), n, y.data(), scratch, path);
+          matmul(pool, m.view, x.data(), n, yf.data(), scratch, path);
+          // AVX2 has no chunk kernel of its own: it runs the scalar one, so it matches the scalar path.
+          const std::vector<float>& same = path == KernelPath::kAvx2 ? ys : yf;
+          const bool exact = path != KernelPath::kAvx512 || n >= 3;
+          for (size_t i = 0; i < y.size(); ++i) {
+            if (exact) {
+              ASSERT_EQ(y[i], same[i]) << "path " << static_cast<int>(path) << " i=" << i;
+            } else {
+              ASSERT_NEAR(y[i], ys[i], (static_cast<double>(k) / 8 + 64) * 0x1p-24 * s[i] + 1e-6) << "i=" << i;
+            }
+          }
+        }
+      }
+    }
+  }
+}
+
+// Only Q8_0 with whole chunks is repacked, and only where a path reads the layout faster; a group of a
+// repacked and a file-layout weight (one model may hold both) gives what one matmul per weight gives.
+TEST(Matmul, RepackOnlyWhereItPays) {
+  EXPECT_FALSE(repack_pays(make_matrix(DType::kQ8_0, 4, 480, 1).view));  // not whole chunks
+  EXPECT_FALSE(repack_pays(make_matrix(DType::kQ4_0, 4, 512, 1).view));
+  EXPECT_EQ(repack_pays(make_matrix(DType::kQ8_0, 4, 512, 1).view), kernel_path_available(KernelPath::kAvx512));
+
+  ThreadPool pool(2);
+  MatmulScratch scratch, scratch_one;
+  Matrix q = make_matrix(DType::kQ8_0, 64, 512, 5);
+  const Matrix kv = make_matrix(DType::kQ8_0, 16, 512, 6);
+  repack_weight(&q.view, q.bytes.data());
+  for (KernelPath path : {KernelPath::kScalar, KernelPath::kAvx2, KernelPath::kAvx512}) {
+    if (!kernel_path_available(path)) continue;
+    for (int64_t n : {1, 2, 3, 8}) {
+      const auto x = make_x(n, 512, static_cast<uint32_t>(n));
+      std::vector<float> yq(static_cast<size_t>(n * 64)), ykv(static_cast<size_t>(n * 16));
+      std::vector<float> yq1(yq.size()), ykv1(ykv.size());
+      const MatmulOut outs[] = {{&q.view, yq.data()}, {&kv.view, ykv.data()}};
+      matmul_group(pool, outs, x.data(), n, scratch, path);
+      matmul(pool, q.view, x.data(), n, yq1.data(), scratch_one, path);
+      matmul(pool, kv.view, x.data(), n, ykv1.data(), scratch_one, path);
+      EXPECT_EQ(yq, yq1) << "path " << static_cast<int>(path) << " n=" << n;
+      EXPECT_EQ(ykv, ykv1) << "path " << static_cast<int>(path) << " n=" << n;
+    }
+  }
+}
+
 // The vector helpers of each available path against the scalar set, for lengths around the SIMD
 // widths. Tolerance: float sums of n terms in a different order, n * 2^-24 * sum|a*b|.
 TEST(VectorHelpers, EveryPathMatchesScalar) {

@@ -246,6 +246,71 @@ TEST(Stories260K, ReferenceRunnerAgreesOnFirstTokens) {
   }
 }
 
+// Model::load (kRead) and from_file rewrite Q8_0 matrices of whole 512-column chunks into the layout the
+// AVX-512 kernels read (core::repack_weight); a memory-mapped model keeps the file's layout. Both give
+// the same logits: bit-identical on the scalar path, and on the fast path for a 7-token prefill (the
+// same chunk micro-kernel either way); a decode step (row-streaming kernel on the file layout) agrees
+// to float rounding.
+TEST(ModelLoad, Q8_0MatricesRepackedWhereItPays) {
+  SyntheticSpec spec;
+  spec.weight_type = DType::kQ8_0;
+  spec.n_embd = 512;
+  spec.n_ff = 1024;
+  spec.n_head = 8;
+  spec.n_head_kv = 4;
+  spec.n_vocab = 300;
+  spec.n_layer = 2;
+  const std::vector<uint8_t> bytes = build_synthetic_gguf(spec);
+  const std::string path = testing::TempDir() + "/q8_0_repack.gguf";
+  {
+    std::ofstream out(path, std::ios::binary);
+    out.write(reinterpret_cast<const char*>(bytes.data()), static_cast<std::streamsize>(bytes.size()));
+  }
+  auto packed = Model::from_file(gguf::File::from_bytes(bytes, "synthetic"));
+  gguf::OpenOptions mmap_options;
+  mmap_options.mode = gguf::LoadMode::kMmap;
+  auto mapped = Model::load(path, mmap_options);
+  const bool pays = core::kernel_path_available(core::KernelPath::kAvx512);
+  const auto want = pays ? core::WeightLayout::kQ8_0Chunks : core::WeightLayout::kFile;
+  for (const LayerWeights& l : packed->weights().layers) {
+    for (const core::WeightView* v : {&l.attn_q, &l.attn_k, &l.attn_v, &l.attn_output, &l.ffn_gate, &l.ffn_up,
+                                      &l.ffn_down}) {
+      EXPECT_EQ(v->layout, want);
+    }
+  }
+  EXPECT_EQ(packed->weights().output.layout, want);
+  EXPECT_EQ(packed->weights().token_embd.layout, core::WeightLayout::kFile);  // embedding lookups read it
+  EXPECT_EQ(mapped->weights().layers[0].attn_q.layout, core::WeightLayout::kFile);
+
+  const std::vector<int32_t> prompt = {1, 17, 250, 3, 99, 283, 42};
+  const int64_t V = spec.n_vocab;
+  core::ThreadPool pool(2);
+  for (core::KernelPath path_ : {core::KernelPath::kScalar, core::KernelPath::kAuto}) {
+    SCOPED_TRACE(path_ == core::KernelPath::kScalar ? "scalar" : "auto");
+    Runner rp(*packed, pool, path_), rm(*mapped, pool, path_);
+    KvCache cp(packed->hparams(), 16, 1), cm(mapped->hparams(), 16, 1);
+    std::vector<BatchToken> batch;
+    for (size_t i = 0; i < prompt.size(); ++i) batch.push_back({prompt[i], static_cast<int32_t>(i), 0, true});
+    const auto a = rp.forward(batch, cp);
+    const std::vector<float> pa(a.begin(), a.end());
+    const auto b = rm.forward(batch, cm);
+    ASSERT_EQ(pa, std::vector<float>(b.begin(), b.end()));
+    const BatchToken bt{5, static_cast<int32_t>(prompt.size()), 0, true};
+    const auto da = rp.forward({&bt, 1}, cp);
+    const std::vector<float> ya(da.begin(), da.end());
+    const auto db = rm.forward({&bt, 1}, cm);
+    float max_ref = 0;
+    for (float v : db) max_ref = std::max(max_ref, std::abs(v));
+    for (int64_t i = 0; i < V; ++i) {
+      if (path_ == core::KernelPath::kScalar) {
+        ASSERT_EQ(ya[i], db[i]) << "decode logit " << i;
+      } else {
+        ASSERT_NEAR(ya[i], db[i], 1e-4 * max_ref) << "decode logit " << i;
+      }
+    }
+  }
+}
+
 // ---- bad models -------------------------------------------------------------------------------------
 
 std::vector<uint8_t> rebuild_without(const SyntheticSpec& spec, const std::string& drop, std::vector<int64_t> reshape = {}) {
