@@ -308,15 +308,15 @@ void micro_tail(const uint8_t* w, size_t w_bytes, const uint8_t* act, size_t a_b
   }
 }
 
-// All tokens for R repacked rows; the first token tile prefetches `pf`.
-template <int R, typename W = BufferChunks>
+// All tokens for R repacked rows, TT tokens per tile; the first token tile prefetches `pf`.
+template <int R, typename W = BufferChunks, int TT = kTokens>
 void micro_tokens(const uint8_t* w, size_t w_bytes, const uint8_t* act, size_t a_bytes, int64_t nch,
                   int64_t n_tok, float* y, int64_t y_stride, Prefetch pf) {
   int64_t j = 0;
-  for (; j + kTokens <= n_tok; j += kTokens, pf = Prefetch{}) {
-    micro<R, kTokens, W>(w, w_bytes, act + j * a_bytes, a_bytes, nch, y + j * y_stride, y_stride, pf);
+  for (; j + TT <= n_tok; j += TT, pf = Prefetch{}) {
+    micro<R, TT, W>(w, w_bytes, act + j * a_bytes, a_bytes, nch, y + j * y_stride, y_stride, pf);
   }
-  micro_tail<R, W>(w, w_bytes, act + j * a_bytes, a_bytes, nch, n_tok - j, y + j * y_stride, y_stride, pf);
+  micro_tail<R, W, TT - 1>(w, w_bytes, act + j * a_bytes, a_bytes, nch, n_tok - j, y + j * y_stride, y_stride, pf);
 }
 
 // Per-thread repack buffers (64-byte aligned views into a growing vector).
@@ -375,6 +375,17 @@ void chunks_decode(const GemmArgs& a, const uint8_t* act, size_t a_bytes, int64_
   }
 }
 
+// Micro-tile on prepacked weights (tuning knobs). Measured one thread, G multiply-adds/s over the three
+// TinyLlama shapes at 8 / 16 tokens, two runs interleaved with the per-call-repack kernel (3x4):
+// 4x3 121-123 / 164, 4x2 110-115 / 149-159, 4x4 102-108 / 140-146, 2x8 99-102 / 134-136, 3x4 96 / 131,
+// 6x1 97 / 130, 5x3 93-96 / 125, 2x4 89-94 / 120-122, 3x3 83-94 / 118-127.
+#ifndef MUSE_CHUNKS_ROWS
+#define MUSE_CHUNKS_ROWS 4
+#endif
+#ifndef MUSE_CHUNKS_TOKENS
+#define MUSE_CHUNKS_TOKENS 3
+#endif
+constexpr int kCRows = MUSE_CHUNKS_ROWS, kCTokens = MUSE_CHUNKS_TOKENS;
 // The same loop over weights already in WeightLayout::kQ8_0Chunks: the micro-kernel reads the rows
 // where they are (prefetched into L2 a group ahead), so only the tokens are repacked per call.
 void chunks_block(const GemmArgs& a, int64_t r0, int64_t r1, int64_t t0, int64_t t1) {
@@ -401,13 +412,13 @@ void chunks_block(const GemmArgs& a, int64_t r0, int64_t r1, int64_t t0, int64_t
     return Prefetch{a.w + (r + n) * a.w_stride, bytes, (bytes / static_cast<size_t>(nch) + 63) / 64 * 64};
   };
   int64_t r = r0;
-  for (; r + kRows <= r1; r += kRows) {
-    micro_tokens<kRows, WeightChunks>(a.w + r * a.w_stride, a.w_stride, act, a_bytes, nch, n_tok, y + r, a.y_stride,
-                                      next_rows(r, kRows));
+  for (; r + kCRows <= r1; r += kCRows) {
+    micro_tokens<kCRows, WeightChunks, kCTokens>(a.w + r * a.w_stride, a.w_stride, act, a_bytes, nch, n_tok, y + r,
+                                                 a.y_stride, next_rows(r, kCRows));
   }
   for (; r < r1; ++r) {
-    micro_tokens<1, WeightChunks>(a.w + r * a.w_stride, a.w_stride, act, a_bytes, nch, n_tok, y + r, a.y_stride,
-                                  next_rows(r, 1));
+    micro_tokens<1, WeightChunks, kCTokens>(a.w + r * a.w_stride, a.w_stride, act, a_bytes, nch, n_tok, y + r,
+                                            a.y_stride, next_rows(r, 1));
   }
 }
 
