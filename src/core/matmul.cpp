@@ -294,6 +294,17 @@ uint64_t read_sum_scalar(const uint8_t* p, size_t n) {
   return s0 + s1 + s2 + s3;
 }
 
+void q8_0_to_chunks_scalar(const uint8_t* src, int64_t nb, uint8_t* dst) {
+  for (int64_t c0 = 0; c0 < nb; c0 += kQ8_0ChunkBlocks, src += 34 * kQ8_0ChunkBlocks) {
+    uint8_t* ch = dst + (c0 / kQ8_0ChunkBlocks) * kQ8_0ChunkBytes;
+    for (int l = 0; l < 16; ++l) {
+      const uint8_t* blk = src + 34 * chunk_lane_block(l);
+      std::memcpy(ch + kQ8_0ChunkScaleOffset + 2 * l, blk, 2);
+      for (int e = 0; e < 32; ++e) ch[64 * (e / 4) + 4 * l + e % 4] = static_cast<uint8_t>(blk[2 + e] ^ 0x80);
+    }
+  }
+}
+
 KernelSet make_scalar() {
   KernelSet ks;
   ks.f32 = tile_scalar<dot_f32_w>;
@@ -301,6 +312,7 @@ KernelSet make_scalar() {
   ks.bf16 = tile_scalar<dot_bf16_w>;
   ks.q8_0 = tile_scalar<dot_q8_0_scalar>;
   ks.q8_0_chunks = tile_scalar<dot_q8_0_chunks_scalar>;
+  ks.q8_0_to_chunks = q8_0_to_chunks_scalar;
   ks.q4_0 = tile_scalar<dot_q4_0_scalar>;
   ks.q4_k = tile_scalar<dot_k4_scalar<false>>;
   ks.q5_k = tile_scalar<dot_k4_scalar<true>>;
@@ -438,18 +450,7 @@ TileFn tile_for(const KernelSet& ks, const WeightView& w) {
 
 namespace {
 
-// One Q8_0 row (nb blocks, a multiple of 16) between the file layout and kQ8_0Chunks.
-void q8_0_row_to_chunks(const uint8_t* src, int64_t nb, uint8_t* dst) {
-  for (int64_t c0 = 0; c0 < nb; c0 += detail::kQ8_0ChunkBlocks, src += 34 * detail::kQ8_0ChunkBlocks) {
-    uint8_t* ch = dst + (c0 / detail::kQ8_0ChunkBlocks) * detail::kQ8_0ChunkBytes;
-    for (int l = 0; l < 16; ++l) {
-      const uint8_t* blk = src + 34 * detail::chunk_lane_block(l);
-      std::memcpy(ch + detail::kQ8_0ChunkScaleOffset + 2 * l, blk, 2);
-      for (int e = 0; e < 32; ++e) ch[64 * (e / 4) + 4 * l + e % 4] = static_cast<uint8_t>(blk[2 + e] ^ 0x80);
-    }
-  }
-}
-
+// One Q8_0 row (nb blocks, a multiple of 16) from kQ8_0Chunks back to the file layout.
 void q8_0_row_from_chunks(const uint8_t* src, int64_t nb, uint8_t* dst) {
   for (int64_t c0 = 0; c0 < nb; c0 += detail::kQ8_0ChunkBlocks, dst += 34 * detail::kQ8_0ChunkBlocks) {
     const uint8_t* ch = src + (c0 / detail::kQ8_0ChunkBlocks) * detail::kQ8_0ChunkBytes;
@@ -474,9 +475,10 @@ void repack_weight(WeightView* w, void* bytes) {
   const size_t stride = w->row_stride();
   std::vector<uint8_t> row(stride);
   auto* p = static_cast<uint8_t*>(bytes);
+  const auto to_chunks = best().q8_0_to_chunks;
   for (int64_t r = 0; r < w->rows; ++r, p += stride) {
     std::memcpy(row.data(), p, stride);
-    q8_0_row_to_chunks(row.data(), w->cols / 32, p);
+    to_chunks(row.data(), w->cols / 32, p);
   }
   w->layout = WeightLayout::kQ8_0Chunks;
 }

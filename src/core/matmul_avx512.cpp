@@ -554,6 +554,7 @@ void fill_avx512_kernels(KernelSet* ks) {
   ks->q4_0 = rowwise_or_chunked<Q4_0Kernel, q4_0_gemm_avx512, 6>;
   ks->q8_0 = rowwise_or_chunked<Q8_0Kernel, q8_0_gemm_avx512, 3>;
   ks->q8_0_chunks = q8_0_chunks_avx512;
+  ks->q8_0_to_chunks = q8_0_to_chunks_avx512;
   ks->f32 = tiles<PlainKernel<LoadF32>>;
   ks->f16 = tiles<PlainKernel<LoadF16>>;
   ks->bf16 = tiles<PlainKernel<LoadBF16>>;

@@ -464,6 +464,18 @@ void q4_0_gemm_avx512(const GemmArgs& a, int64_t r0, int64_t r1, int64_t t0, int
   gemm<Q4_0Fmt>(a, r0, r1, t0, t1);
 }
 
+void q8_0_to_chunks_avx512(const uint8_t* src, int64_t nb, uint8_t* dst) {
+  constexpr int64_t kB = Q8_0Fmt::kBlockBytes;
+  for (int64_t b0 = 0; b0 < nb; b0 += kChunkBlocks, dst += kQ8_0ChunkBytes) {
+    const uint8_t* p = src + kB * b0;
+    __m512i v[8];
+    for (int s = 0; s < 8; ++s) v[s] = Q8_0Fmt::load_pair(p + 2 * kB * s, true, true);
+    transpose_chunk(v);
+    for (int c = 0; c < 8; ++c) _mm512_storeu_si512(dst + 64 * c, v[c]);
+    for (int l = 0; l < 16; ++l) std::memcpy(dst + kQ8_0ChunkScaleOffset + 2 * l, p + kB * lane_block(l), 2);
+  }
+}
+
 void q8_0_chunks_avx512(const GemmArgs& a, int64_t r0, int64_t r1, int64_t t0, int64_t t1) {
   for (int64_t t = t0; t < t1; t += kTokenBlock) chunks_block(a, r0, r1, t, std::min(t + kTokenBlock, t1));
 }

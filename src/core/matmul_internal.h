@@ -90,6 +90,9 @@ struct KernelSet {
   void (*axpy_f32)(float, const float*, float*, int64_t) = nullptr;
   void (*f32_to_f16_row)(const float*, uint16_t*, int64_t) = nullptr;
   void (*pack_token)(ActFormat fmt, const float* x, int64_t k, uint8_t* dst) = nullptr;
+  // One Q8_0 row of nb blocks (a multiple of 16) from the file layout into WeightLayout::kQ8_0Chunks
+  // (nb * 34 bytes at dst, not overlapping src); every path writes the same bytes.
+  void (*q8_0_to_chunks)(const uint8_t* src, int64_t nb, uint8_t* dst) = nullptr;
   // Pure-read sum over n bytes (a multiple of 256, 64-byte aligned), for the bandwidth roofline.
   uint64_t (*read_sum)(const uint8_t*, size_t) = nullptr;
 };
@@ -117,6 +120,8 @@ void q4_0_gemm_avx512(const GemmArgs& a, int64_t r0, int64_t r1, int64_t t0, int
 // The Q8_0 kernel for weights already in WeightLayout::kQ8_0Chunks, any token count (1 included:
 // then it streams the rows like the row-streaming kernel). REQUIRES: the AVX-512 set, k % 512 == 0.
 void q8_0_chunks_avx512(const GemmArgs& a, int64_t r0, int64_t r1, int64_t t0, int64_t t1);
+// KernelSet::q8_0_to_chunks of the AVX-512 set (the transpose of the per-call repack, f16 scales kept).
+void q8_0_to_chunks_avx512(const uint8_t* src, int64_t nb, uint8_t* dst);
 // Bench hook: the AVX-512 row-streaming tile (Q8_0 or Q4_0; nullptr for other types) that every
 // multi-token call used before the chunked kernels, kept so bench_kernels can compare.
 TileFn test_avx512_rowwise(DType type);

@@ -389,6 +389,26 @@ TEST(Matmul, RepackedQ8_0MatchesFileLayout) {
   }
 }
 
+// Every path's row repacker writes the scalar one's bytes (load_pair reads 32 bytes per block: the
+// last block of a row must not read past it, which ASan would catch with the exact-size buffer).
+TEST(Matmul, RepackersAgreeBytewise) {
+  const auto& sc = *detail::kernel_set(KernelPath::kScalar);
+  for (KernelPath path : {KernelPath::kAvx2, KernelPath::kAvx512}) {
+    const detail::KernelSet* ks = detail::kernel_set(path);
+    if (ks == nullptr) continue;
+    for (int64_t k : {512, 2048, 5632}) {
+      const Matrix m = make_matrix(DType::kQ8_0, 3, k, static_cast<uint32_t>(k));
+      for (int64_t r = 0; r < 3; ++r) {
+        const size_t rb = m.view.row_stride();
+        std::vector<uint8_t> src(m.bytes.begin() + r * rb, m.bytes.begin() + (r + 1) * rb), a(rb), b(rb);
+        sc.q8_0_to_chunks(src.data(), k / 32, a.data());
+        ks->q8_0_to_chunks(src.data(), k / 32, b.data());
+        ASSERT_EQ(a, b) << "path " << static_cast<int>(path) << " k=" << k << " row " << r;
+      }
+    }
+  }
+}
+
 // Only Q8_0 with whole chunks is repacked, and only where a path reads the layout faster; a group of a
 // repacked and a file-layout weight (one model may hold both) gives what one matmul per weight gives.
 TEST(Matmul, RepackOnlyWhereItPays) {
