@@ -75,7 +75,7 @@ void matmul_group(ThreadPool& pool, std::span<const MatmulOut> outs, const float
 bool repack_pays(const WeightView& w);
 // Rewrites w's bytes (`bytes` is w->data, writable) in place into kQ8_0Chunks and sets w->layout;
 // the size does not change. Done once at load, before any reader. REQUIRES: repack_pays(*w) or at
-// least Q8_0 in kFile layout with cols % 512 == 0. Single-threaded (~0.3 s per GB).
+// least Q8_0 in kFile layout with cols % 512 == 0. Single-threaded (AVX-512: ~0.1 s per GB).
 void repack_weight(WeightView* w, void* bytes);
 
 // Reference: dequantize each row to f32 and accumulate in double. Single-threaded, slow, obviously right.
