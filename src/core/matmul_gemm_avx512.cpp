@@ -238,6 +238,15 @@ struct Prefetch {
   size_t per_chunk = 0;  // bytes per micro-kernel chunk
 };
 
+// The weight rows that follow [r, r + n) in memory (at most n of them, not past r1), spread over nch
+// chunks: what the micro-kernel prefetches while it computes rows [r, r + n).
+Prefetch rows_after(const GemmArgs& a, int64_t r, int64_t n, int64_t r1, int64_t nch) {
+  const int64_t rows = std::min(n, r1 - (r + n));
+  if (rows <= 0) return Prefetch{};
+  const size_t bytes = static_cast<size_t>(rows) * a.w_stride;
+  return Prefetch{a.w + (r + n) * a.w_stride, bytes, (bytes / static_cast<size_t>(nch) + 63) / 64 * 64};
+}
+
 // Where the micro-kernel finds a weight chunk: in the per-call L1 buffer (f32 scales, 64-byte
 // aligned), or in the weight's own bytes already in WeightLayout::kQ8_0Chunks (f16 scales, chunks
 // 544 B apart, so only 32-byte aligned). Both give the same f32 scale, so the same results.
@@ -367,13 +376,7 @@ void gemm_block(const GemmArgs& a, int64_t r0, int64_t r1, int64_t t0, int64_t t
   for (int64_t t = t0; t < t1; ++t)
     repack_token(F{}, a.act + t * a.act_stride, nb, nch, act + (t - t0) * a_bytes);
   float* y = a.y + t0 * a.y_stride;
-  // The rows that follow [r, r + n) in memory (at most n of them, not past r1), spread over nch chunks.
-  auto next_rows = [&](int64_t r, int64_t n) {
-    const int64_t rows = std::min(n, r1 - (r + n));
-    if (rows <= 0) return Prefetch{};
-    const size_t bytes = static_cast<size_t>(rows) * a.w_stride;
-    return Prefetch{a.w + (r + n) * a.w_stride, bytes, (bytes / static_cast<size_t>(nch) + 63) / 64 * 64};
-  };
+  const auto next_rows = [&](int64_t r, int64_t n) { return rows_after(a, r, n, r1, nch); };
   int64_t r = r0;
   for (; r + kRows <= r1; r += kRows) {
     for (int i = 0; i < kRows; ++i) repack_row<F>(a.w + (r + i) * a.w_stride, nb, nch, w + i * w_bytes);
@@ -434,12 +437,7 @@ void chunks_block(const GemmArgs& a, int64_t r0, int64_t r1, int64_t t0, int64_t
     }
     return;
   }
-  auto next_rows = [&](int64_t r, int64_t n) {
-    const int64_t rows = std::min(n, r1 - (r + n));
-    if (rows <= 0) return Prefetch{};
-    const size_t bytes = static_cast<size_t>(rows) * a.w_stride;
-    return Prefetch{a.w + (r + n) * a.w_stride, bytes, (bytes / static_cast<size_t>(nch) + 63) / 64 * 64};
-  };
+  const auto next_rows = [&](int64_t r, int64_t n) { return rows_after(a, r, n, r1, nch); };
   int64_t r = r0;
   for (; r + kCRows <= r1; r += kCRows) {
     micro_tokens<kCRows, WeightChunks, kCTokens>(a.w + r * a.w_stride, a.w_stride, act, a_bytes, nch, n_tok, y + r,
