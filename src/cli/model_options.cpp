@@ -15,8 +15,10 @@ void ModelOptions::add_to(CLI::App* cmd, bool required) {
   cmd->add_option("-t,--threads", threads, "Worker threads (0 = one per core)")->check(CLI::Range(0, 1024));
   cmd->add_flag("--mmap", mmap,
                 "Memory-map the model instead of reading it into RAM. Reading (the default) takes a few seconds "
-                "longer to start but decodes faster on machines where the page cache gets dropped; mmap starts "
-                "instantly and shares pages between processes.");
+                "longer to start but decodes faster on machines where the page cache gets dropped, and (with "
+                "AVX-512) rewrites Q8_0 matrices into the layout the batched kernels read; mmap starts "
+                "instantly and shares pages between processes, but keeps the file's layout, so batched steps "
+                "(prompts, contemplating agents) run slower.");
   cmd->add_option("-c,--ctx-size", n_ctx, "Context size in tokens (0 = the model's, at most 4096)")
       ->check(CLI::Range(int64_t{0}, int64_t{1} << 20));
   cmd->add_option("--kv-type", kv_type, "KV cache element type")->check(CLI::IsMember({"f16", "f32"}));
