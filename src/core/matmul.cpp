@@ -130,12 +130,12 @@ float dot_q8_0_chunks_scalar(const uint8_t* w, const uint8_t* act, int64_t k) {
   for (int64_t b = 0; b < nb; ++b) {
     const uint8_t* ch = w + (b / kQ8_0ChunkBlocks) * kQ8_0ChunkBytes;
     const int lb = static_cast<int>(b % kQ8_0ChunkBlocks);
-    const int l = 8 * (lb % 2) + lb / 2;  // chunk_lane_block(l) == lb
+    const int l = chunk_block_lane(lb);
     const uint8_t* g = act + (b / 2) * kQ8_0GroupBytes;
     const int j = static_cast<int>(b % 2);
     const auto* qa = reinterpret_cast<const int8_t*>(g) + 32 * j;
     int isum = 0;
-    for (int e = 0; e < 32; ++e) isum += (static_cast<int>(ch[64 * (e / 4) + 4 * l + e % 4]) - 128) * qa[e];
+    for (int e = 0; e < 32; ++e) isum += (static_cast<int>(ch[chunk_q_byte(l, e)]) - 128) * qa[e];
     const float da = load_f32(g + 64 + 4 * (8 * j));
     sum += static_cast<float>(isum) * (f16_to_f32(load_u16(ch + kQ8_0ChunkScaleOffset + 2 * l)) * da);
   }
@@ -300,7 +300,7 @@ void q8_0_to_chunks_scalar(const uint8_t* src, int64_t nb, uint8_t* dst) {
     for (int l = 0; l < 16; ++l) {
       const uint8_t* blk = src + 34 * chunk_lane_block(l);
       std::memcpy(ch + kQ8_0ChunkScaleOffset + 2 * l, blk, 2);
-      for (int e = 0; e < 32; ++e) ch[64 * (e / 4) + 4 * l + e % 4] = static_cast<uint8_t>(blk[2 + e] ^ 0x80);
+      for (int e = 0; e < 32; ++e) ch[chunk_q_byte(l, e)] = static_cast<uint8_t>(blk[2 + e] ^ 0x80);
     }
   }
 }
@@ -457,7 +457,7 @@ void q8_0_row_from_chunks(const uint8_t* src, int64_t nb, uint8_t* dst) {
     for (int l = 0; l < 16; ++l) {
       uint8_t* blk = dst + 34 * detail::chunk_lane_block(l);
       std::memcpy(blk, ch + detail::kQ8_0ChunkScaleOffset + 2 * l, 2);
-      for (int e = 0; e < 32; ++e) blk[2 + e] = static_cast<uint8_t>(ch[64 * (e / 4) + 4 * l + e % 4] ^ 0x80);
+      for (int e = 0; e < 32; ++e) blk[2 + e] = static_cast<uint8_t>(ch[detail::chunk_q_byte(l, e)] ^ 0x80);
     }
   }
 }

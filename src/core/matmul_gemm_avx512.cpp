@@ -100,8 +100,6 @@ inline void transpose_chunk(__m512i (&v)[8]) {
   }
 }
 
-inline constexpr int lane_block(int l) { return chunk_lane_block(l); }
-
 __m256i load256(const uint8_t* p) {
   return _mm256_loadu_si256(reinterpret_cast<const __m256i*>(p));
 }
@@ -151,10 +149,10 @@ void repack_row(const uint8_t* row, int64_t nb, int64_t nch, uint8_t* dst) {
     alignas(32) uint16_t d16[16];
     if (n == kChunkBlocks) {
       for (int s = 0; s < 8; ++s) v[s] = F::load_pair(p + 2 * kB * s, true, true);
-      for (int l = 0; l < 16; ++l) d16[l] = load_u16(p + kB * lane_block(l));
+      for (int l = 0; l < 16; ++l) d16[l] = load_u16(p + kB * chunk_lane_block(l));
     } else {
       for (int s = 0; s < 8; ++s) v[s] = F::load_pair(p + 2 * kB * s, 2 * s < n, 2 * s + 1 < n);
-      for (int l = 0; l < 16; ++l) d16[l] = lane_block(l) < n ? load_u16(p + kB * lane_block(l)) : 0;
+      for (int l = 0; l < 16; ++l) d16[l] = chunk_lane_block(l) < n ? load_u16(p + kB * chunk_lane_block(l)) : 0;
     }
     transpose_chunk(v);
     for (int c = 0; c < 8; ++c) _mm512_store_si512(dst + 64 * c, v[c]);
@@ -222,7 +220,7 @@ void repack_token(Q4_0Fmt, const uint8_t* act, int64_t nb, int64_t nch, uint8_t*
       }
     }
     for (int l = 0; l < 16; ++l) {
-      const int64_t b = ch * kChunkBlocks + lane_block(l);
+      const int64_t b = ch * kChunkBlocks + chunk_lane_block(l);
       d[l] = b < nb ? q4_0_act_scale(act, b) : 0.0f;
     }
     store_act_chunk<Q4_0Fmt>(v, d, dst);
@@ -411,15 +409,10 @@ void chunks_decode(const GemmArgs& a, const uint8_t* act, size_t a_bytes, int64_
 // TinyLlama shapes at 8 / 16 tokens, two runs interleaved with the per-call-repack kernel (3x4):
 // 4x3 121-123 / 164, 4x2 110-115 / 149-159, 4x4 102-108 / 140-146, 2x8 99-102 / 134-136, 3x4 96 / 131,
 // 6x1 97 / 130, 5x3 93-96 / 125, 2x4 89-94 / 120-122, 3x3 83-94 / 118-127.
-#ifndef MUSE_CHUNKS_ROWS
-#define MUSE_CHUNKS_ROWS 4
-#endif
-#ifndef MUSE_CHUNKS_TOKENS
-#define MUSE_CHUNKS_TOKENS 3
-#endif
-constexpr int kCRows = MUSE_CHUNKS_ROWS, kCTokens = MUSE_CHUNKS_TOKENS;
+constexpr int kCRows = 4, kCTokens = 3;
 // The same loop over weights already in WeightLayout::kQ8_0Chunks: the micro-kernel reads the rows
-// where they are (prefetched into L2 a group ahead), so only the tokens are repacked per call.
+// where they are (the next group prefetched into L1, WeightChunks::kPrefetch), so only the tokens are
+// repacked per call.
 void chunks_block(const GemmArgs& a, int64_t r0, int64_t r1, int64_t t0, int64_t t1) {
   thread_local std::vector<uint8_t> a_buf;
   const int64_t nb = a.k / 32, nch = nb / kChunkBlocks;
@@ -477,7 +470,7 @@ void q8_0_to_chunks_avx512(const uint8_t* src, int64_t nb, uint8_t* dst) {
     for (int s = 0; s < 8; ++s) v[s] = Q8_0Fmt::load_pair(p + 2 * kB * s, true, true);
     transpose_chunk(v);
     for (int c = 0; c < 8; ++c) _mm512_storeu_si512(dst + 64 * c, v[c]);
-    for (int l = 0; l < 16; ++l) std::memcpy(dst + kQ8_0ChunkScaleOffset + 2 * l, p + kB * lane_block(l), 2);
+    for (int l = 0; l < 16; ++l) std::memcpy(dst + kQ8_0ChunkScaleOffset + 2 * l, p + kB * chunk_lane_block(l), 2);
   }
 }
 

@@ -66,6 +66,11 @@ inline constexpr int64_t kQ8_0ChunkBlocks = 16;
 inline constexpr size_t kQ8_0ChunkBytes = 544;
 inline constexpr size_t kQ8_0ChunkScaleOffset = 512;
 inline constexpr int chunk_lane_block(int l) { return 2 * (l % 8) + l / 8; }
+// Its inverse: the lane that holds block b (0..15) of a chunk.
+inline constexpr int chunk_block_lane(int b) { return 8 * (b % 2) + b / 2; }
+// Where element e (0..31) of lane l's block sits in a chunk's 512 bytes of q: vector e / 4, lane l.
+static_assert(chunk_block_lane(chunk_lane_block(5)) == 5 && chunk_block_lane(chunk_lane_block(12)) == 12);
+inline constexpr size_t chunk_q_byte(int l, int e) { return static_cast<size_t>(64 * (e / 4) + 4 * l + e % 4); }
 
 struct GemmArgs {
   const uint8_t* w = nullptr;  // weight rows, row_stride bytes apart

@@ -11,6 +11,7 @@
 
 #include "core/error.h"
 #include "engine/generate.h"
+#include "gguf/gguf_test_util.h"
 #include "model/model.h"
 #include "model/reference.h"
 #include "model/runner.h"
@@ -262,10 +263,7 @@ TEST(ModelLoad, Q8_0MatricesRepackedWhereItPays) {
   spec.n_layer = 2;
   const std::vector<uint8_t> bytes = build_synthetic_gguf(spec);
   const std::string path = testing::TempDir() + "/q8_0_repack.gguf";
-  {
-    std::ofstream out(path, std::ios::binary);
-    out.write(reinterpret_cast<const char*>(bytes.data()), static_cast<std::streamsize>(bytes.size()));
-  }
+  gguf::testing::write_bytes(path, bytes);
   auto packed = Model::from_file(gguf::File::from_bytes(bytes, "synthetic"));
   gguf::OpenOptions mmap_options;
   mmap_options.mode = gguf::LoadMode::kMmap;
