@@ -6,6 +6,7 @@
 #include <algorithm>
 #include <functional>
 #include <regex>
+#include <utility>
 
 #include "core/error.h"
 #include "train/tasks_gen.h"
@@ -279,17 +280,13 @@ std::string join_numbers(const std::vector<int64_t>& values) {
 
 }  // namespace detail
 void TraceStyle::validate() const {
-  if (!(drop_lines >= 0.0 && drop_lines <= 1.0)) {
-    fail(ErrorCode::kInvalidArgument, "trace_style.drop_lines: must be in [0, 1] (got {})", drop_lines);
-  }
-  if (!(one_shot_steps >= 0.0 && one_shot_steps <= 1.0)) {
-    fail(ErrorCode::kInvalidArgument, "trace_style.one_shot_steps: must be in [0, 1] (got {})", one_shot_steps);
-  }
-  if (!(compact_columns >= 0.0 && compact_columns <= 1.0)) {
-    fail(ErrorCode::kInvalidArgument, "trace_style.compact_columns: must be in [0, 1] (got {})", compact_columns);
-  }
-  if (!(careful >= 0.0 && careful <= 1.0)) {
-    fail(ErrorCode::kInvalidArgument, "trace_style.careful: must be in [0, 1] (got {})", careful);
+  const std::pair<const char*, double> knobs[] = {
+      {"drop_lines", drop_lines}, {"one_shot_steps", one_shot_steps}, {"compact_columns", compact_columns},
+      {"careful", careful}};
+  for (const auto& [name, p] : knobs) {
+    if (!(p >= 0.0 && p <= 1.0)) {
+      fail(ErrorCode::kInvalidArgument, "trace_style.{}: must be in [0, 1] (got {})", name, p);
+    }
   }
 }
 
