@@ -338,9 +338,10 @@ TEST(Matmul, DequantizeWeightRowMatchesDequantizeRow) {
 // Q8_0 weights repacked at load (WeightLayout::kQ8_0Chunks) give exactly what the same weights in the
 // file layout give: on the scalar path (the chunk kernel adds the same block sums in the same order),
 // on AVX-512 from 3 tokens (the same chunk micro-kernel that repacks per call); on AVX2, which runs
-// the scalar chunk kernel, exactly the scalar path's results; AVX-512 at 1-2 tokens (the file layout runs the row-streaming kernel
-// there) is held to the scalar path like every SIMD path. Rows: tails of the 3-row groups; tokens:
-// tails of the 4-token tiles and a second token block; threads: uneven splits; k: 1, 2 and 11 chunks.
+// the scalar chunk kernel, exactly the scalar path's results; AVX-512 at 1-2 tokens (the file layout
+// runs the row-streaming kernel there) is held to the scalar path like every SIMD path. Rows: tails of
+// the 3-row groups; tokens: tails of the 4-token tiles and a second token block; threads: uneven
+// splits; k: 1, 2 and 11 chunks.
 TEST(Matmul, RepackedQ8_0MatchesFileLayout) {
   ThreadPool pools[] = {ThreadPool(1), ThreadPool(2), ThreadPool(3)};
   MatmulScratch scratch, scratch_ref;
