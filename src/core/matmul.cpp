@@ -6,6 +6,7 @@
 #include <cmath>
 #include <cstring>
 
+#include "core/attention_impl.h"
 #include "core/cpu.h"
 #include "core/error.h"
 #include "core/matmul_internal.h"
@@ -262,22 +263,6 @@ float dot_bf16_w(const uint8_t* w, const uint8_t* act, int64_t k) {
                           [](const uint8_t* p, int64_t i) { return bf16_to_f32(load_u16(p + 2 * i)); });
 }
 
-float dot_f16_f32_scalar(const uint16_t* a, const float* b, int64_t n) {
-  float s = 0.0f;
-  for (int64_t i = 0; i < n; ++i) s += f16_to_f32(a[i]) * b[i];
-  return s;
-}
-float dot_f32_scalar(const float* a, const float* b, int64_t n) {
-  float s = 0.0f;
-  for (int64_t i = 0; i < n; ++i) s += a[i] * b[i];
-  return s;
-}
-void axpy_f16_scalar(float alpha, const uint16_t* x, float* y, int64_t n) {
-  for (int64_t i = 0; i < n; ++i) y[i] += alpha * f16_to_f32(x[i]);
-}
-void axpy_f32_scalar(float alpha, const float* x, float* y, int64_t n) {
-  for (int64_t i = 0; i < n; ++i) y[i] += alpha * x[i];
-}
 void f32_to_f16_row_scalar(const float* x, uint16_t* y, int64_t n) {
   for (int64_t i = 0; i < n; ++i) y[i] = f32_to_f16(x[i]);
 }
@@ -317,11 +302,9 @@ KernelSet make_scalar() {
   ks.q4_k = tile_scalar<dot_k4_scalar<false>>;
   ks.q5_k = tile_scalar<dot_k4_scalar<true>>;
   ks.q6_k = tile_scalar<dot_q6_k_scalar>;
-  ks.dot_f16_f32 = dot_f16_f32_scalar;
-  ks.dot_f32 = dot_f32_scalar;
-  ks.axpy_f16 = axpy_f16_scalar;
-  ks.axpy_f32 = axpy_f32_scalar;
   ks.f32_to_f16_row = f32_to_f16_row_scalar;
+  ks.attend = attend_impl<ScalarVec>;
+  ks.silu_mul = silu_mul_impl<ScalarVec>;
   ks.read_sum = read_sum_scalar;
   ks.pack_token = pack_token_scalar;
   return ks;
@@ -646,10 +629,14 @@ void dequantize_weight_row(const WeightView& w, int64_t row, float* out) {
   dequantize_row(w.type, p, out, w.cols);
 }
 
-float dot_f16_f32(const uint16_t* a, const float* b, int64_t n) { return best().dot_f16_f32(a, b, n); }
-float dot_f32(const float* a, const float* b, int64_t n) { return best().dot_f32(a, b, n); }
-void axpy_f16(float alpha, const uint16_t* x, float* y, int64_t n) { best().axpy_f16(alpha, x, y, n); }
-void axpy_f32(float alpha, const float* x, float* y, int64_t n) { best().axpy_f32(alpha, x, y, n); }
 void f32_to_f16_row(const float* x, uint16_t* y, int64_t n) { best().f32_to_f16_row(x, y, n); }
+
+void attend(const float* q, int64_t n_q, int64_t d, const KvRows& rows, int64_t n_pos, float scale, float* scores,
+            float* out, KernelPath path) {
+  MUSE_ASSERT(n_q >= 1 && n_pos >= 1 && d >= 1 && d <= kMaxHeadDim);
+  kernels_for(path).attend(q, n_q, d, rows, n_pos, scale, scores, out);
+}
+
+void silu_mul(float* g, const float* u, int64_t n, KernelPath path) { kernels_for(path).silu_mul(g, u, n); }
 
 }  // namespace muse::core

@@ -84,11 +84,8 @@ void matmul_reference(const WeightView& w, const float* x, int64_t n_tokens, flo
 // Copies row `row` of w, dequantized, into out (w.cols floats). Used for embedding lookups.
 void dequantize_weight_row(const WeightView& w, int64_t row, float* out);
 
-// Small vector helpers used by attention over the KV cache (F16 or F32 rows), dispatched like matmul.
-float dot_f16_f32(const uint16_t* a, const float* b, int64_t n);
-float dot_f32(const float* a, const float* b, int64_t n);
-void axpy_f16(float alpha, const uint16_t* x, float* y, int64_t n);  // y += alpha * x
-void axpy_f32(float alpha, const float* x, float* y, int64_t n);
+// F32 to F16 with round-to-nearest-even (KV-cache rows), dispatched like matmul. Attention itself
+// and the SwiGLU gate are in attention.h.
 void f32_to_f16_row(const float* x, uint16_t* y, int64_t n);
 
 }  // namespace muse::core

@@ -8,6 +8,7 @@
 #include <algorithm>
 #include <cstring>
 
+#include "core/attention_impl.h"
 #include "core/matmul_internal.h"
 #include "core/matmul_ymm_kernels.h"
 #include "core/quant_blocks.h"
@@ -154,49 +155,6 @@ struct LoadBF16 {
 // ---------------------------------------------------------------------------------------------
 // Vector helpers.
 
-float dot_f16_f32_avx2(const uint16_t* a, const float* b, int64_t n) {
-  __m256 s0 = _mm256_setzero_ps(), s1 = _mm256_setzero_ps();
-  int64_t i = 0;
-  for (; i + 16 <= n; i += 16) {
-    s0 = _mm256_fmadd_ps(_mm256_cvtph_ps(_mm_loadu_si128(reinterpret_cast<const __m128i*>(a + i))),
-                         _mm256_loadu_ps(b + i), s0);
-    s1 = _mm256_fmadd_ps(_mm256_cvtph_ps(_mm_loadu_si128(reinterpret_cast<const __m128i*>(a + i + 8))),
-                         _mm256_loadu_ps(b + i + 8), s1);
-  }
-  float s = hsum(_mm256_add_ps(s0, s1));
-  for (; i < n; ++i) s += _cvtsh_ss(a[i]) * b[i];
-  return s;
-}
-
-float dot_f32_avx2(const float* a, const float* b, int64_t n) {
-  __m256 s0 = _mm256_setzero_ps(), s1 = _mm256_setzero_ps();
-  int64_t i = 0;
-  for (; i + 16 <= n; i += 16) {
-    s0 = _mm256_fmadd_ps(_mm256_loadu_ps(a + i), _mm256_loadu_ps(b + i), s0);
-    s1 = _mm256_fmadd_ps(_mm256_loadu_ps(a + i + 8), _mm256_loadu_ps(b + i + 8), s1);
-  }
-  float s = hsum(_mm256_add_ps(s0, s1));
-  for (; i < n; ++i) s += a[i] * b[i];
-  return s;
-}
-
-void axpy_f16_avx2(float alpha, const uint16_t* x, float* y, int64_t n) {
-  const __m256 av = _mm256_set1_ps(alpha);
-  int64_t i = 0;
-  for (; i + 8 <= n; i += 8) {
-    const __m256 xv = _mm256_cvtph_ps(_mm_loadu_si128(reinterpret_cast<const __m128i*>(x + i)));
-    _mm256_storeu_ps(y + i, _mm256_fmadd_ps(av, xv, _mm256_loadu_ps(y + i)));
-  }
-  for (; i < n; ++i) y[i] += alpha * _cvtsh_ss(x[i]);
-}
-
-void axpy_f32_avx2(float alpha, const float* x, float* y, int64_t n) {
-  const __m256 av = _mm256_set1_ps(alpha);
-  int64_t i = 0;
-  for (; i + 8 <= n; i += 8) _mm256_storeu_ps(y + i, _mm256_fmadd_ps(av, _mm256_loadu_ps(x + i), _mm256_loadu_ps(y + i)));
-  for (; i < n; ++i) y[i] += alpha * x[i];
-}
-
 void f32_to_f16_row_avx2(const float* x, uint16_t* y, int64_t n) {
   int64_t i = 0;
   for (; i + 8 <= n; i += 8) {
@@ -310,6 +268,40 @@ void pack_token_avx2(ActFormat fmt, const float* x, int64_t k, uint8_t* dst) {
 
 }  // namespace
 
+namespace {
+// Vector traits for attention_impl.h: 8 f32 lanes.
+struct Ymm {
+  using T = __m256;
+  static constexpr int64_t W = 8;
+  static T zero() { return _mm256_setzero_ps(); }
+  static T set1(float x) { return _mm256_set1_ps(x); }
+  static T load(const float* p) { return _mm256_loadu_ps(p); }
+  static void store(float* p, T x) { _mm256_storeu_ps(p, x); }
+  static T load_f16(const uint16_t* p) { return _mm256_cvtph_ps(_mm_loadu_si128(reinterpret_cast<const __m128i*>(p))); }
+  static T add(T a, T b) { return _mm256_add_ps(a, b); }
+  static T sub(T a, T b) { return _mm256_sub_ps(a, b); }
+  static T mul(T a, T b) { return _mm256_mul_ps(a, b); }
+  static T div(T a, T b) { return _mm256_div_ps(a, b); }
+  static T fma(T a, T b, T c) { return _mm256_fmadd_ps(a, b, c); }
+  static T max(T a, T b) { return _mm256_max_ps(a, b); }
+  static T min(T a, T b) { return _mm256_min_ps(a, b); }
+  static T round(T x) { return _mm256_round_ps(x, _MM_FROUND_TO_NEAREST_INT | _MM_FROUND_NO_EXC); }
+  // p * 2^n for integral n in [-126, 127] (exp_poly's clamp keeps it there): n goes into the exponent bits.
+  static T ldexp2(T p, T n) {
+    const __m256i e = _mm256_slli_epi32(_mm256_add_epi32(_mm256_cvtps_epi32(n), _mm256_set1_epi32(127)), 23);
+    return _mm256_mul_ps(p, _mm256_castsi256_ps(e));
+  }
+  static float hsum(T a) { return muse::core::detail::ymm::hsum(a); }
+  static float hmax(T a) {
+    __m128 m = _mm_max_ps(_mm256_castps256_ps128(a), _mm256_extractf128_ps(a, 1));
+    m = _mm_max_ps(m, _mm_movehl_ps(m, m));
+    m = _mm_max_ss(m, _mm_movehdup_ps(m));
+    return _mm_cvtss_f32(m);
+  }
+  static T exp(T x) { return exp_poly<Ymm>(x); }
+};
+}  // namespace
+
 void fill_avx2_kernels(KernelSet* ks) {
   ks->pack_token = pack_token_avx2;
   ks->q4_0 = tiles<Q4_0Kernel>;
@@ -320,11 +312,9 @@ void fill_avx2_kernels(KernelSet* ks) {
   ks->f32 = tiles<PlainKernel<LoadF32>>;
   ks->f16 = tiles<PlainKernel<LoadF16>>;
   ks->bf16 = tiles<PlainKernel<LoadBF16>>;
-  ks->dot_f16_f32 = dot_f16_f32_avx2;
-  ks->dot_f32 = dot_f32_avx2;
-  ks->axpy_f16 = axpy_f16_avx2;
-  ks->axpy_f32 = axpy_f32_avx2;
   ks->f32_to_f16_row = f32_to_f16_row_avx2;
+  ks->attend = attend_impl<Ymm>;
+  ks->silu_mul = silu_mul_impl<Ymm>;
   ks->read_sum = read_sum_avx2;
 }
 

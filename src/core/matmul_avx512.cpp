@@ -15,6 +15,7 @@
 #include <algorithm>
 #include <cstring>
 
+#include "core/attention_impl.h"
 #include "core/matmul_internal.h"
 #include "core/matmul_ymm_kernels.h"
 #include "core/quant_blocks.h"
@@ -376,54 +377,6 @@ struct LoadBF16 {
 // ---------------------------------------------------------------------------------------------
 // Vector helpers.
 
-float dot_f16_f32_avx512(const uint16_t* a, const float* b, int64_t n) {
-  __m512 s0 = _mm512_setzero_ps(), s1 = _mm512_setzero_ps();
-  int64_t i = 0;
-  for (; i + 32 <= n; i += 32) {
-    s0 = _mm512_fmadd_ps(_mm512_cvtph_ps(_mm256_loadu_si256(reinterpret_cast<const __m256i*>(a + i))),
-                         _mm512_loadu_ps(b + i), s0);
-    s1 = _mm512_fmadd_ps(_mm512_cvtph_ps(_mm256_loadu_si256(reinterpret_cast<const __m256i*>(a + i + 16))),
-                         _mm512_loadu_ps(b + i + 16), s1);
-  }
-  for (; i < n; i += 16) {
-    const __mmask16 m = static_cast<__mmask16>(n - i >= 16 ? 0xFFFF : (1u << (n - i)) - 1);
-    s0 = _mm512_fmadd_ps(_mm512_cvtph_ps(_mm256_maskz_loadu_epi16(m, a + i)), _mm512_maskz_loadu_ps(m, b + i), s0);
-  }
-  return _mm512_reduce_add_ps(_mm512_add_ps(s0, s1));
-}
-
-float dot_f32_avx512(const float* a, const float* b, int64_t n) {
-  __m512 s0 = _mm512_setzero_ps(), s1 = _mm512_setzero_ps();
-  int64_t i = 0;
-  for (; i + 32 <= n; i += 32) {
-    s0 = _mm512_fmadd_ps(_mm512_loadu_ps(a + i), _mm512_loadu_ps(b + i), s0);
-    s1 = _mm512_fmadd_ps(_mm512_loadu_ps(a + i + 16), _mm512_loadu_ps(b + i + 16), s1);
-  }
-  for (; i < n; i += 16) {
-    const __mmask16 m = static_cast<__mmask16>(n - i >= 16 ? 0xFFFF : (1u << (n - i)) - 1);
-    s0 = _mm512_fmadd_ps(_mm512_maskz_loadu_ps(m, a + i), _mm512_maskz_loadu_ps(m, b + i), s0);
-  }
-  return _mm512_reduce_add_ps(_mm512_add_ps(s0, s1));
-}
-
-void axpy_f16_avx512(float alpha, const uint16_t* x, float* y, int64_t n) {
-  const __m512 av = _mm512_set1_ps(alpha);
-  for (int64_t i = 0; i < n; i += 16) {
-    const __mmask16 m = static_cast<__mmask16>(n - i >= 16 ? 0xFFFF : (1u << (n - i)) - 1);
-    const __m512 xv = _mm512_cvtph_ps(_mm256_maskz_loadu_epi16(m, x + i));
-    _mm512_mask_storeu_ps(y + i, m, _mm512_fmadd_ps(av, xv, _mm512_maskz_loadu_ps(m, y + i)));
-  }
-}
-
-void axpy_f32_avx512(float alpha, const float* x, float* y, int64_t n) {
-  const __m512 av = _mm512_set1_ps(alpha);
-  for (int64_t i = 0; i < n; i += 16) {
-    const __mmask16 m = static_cast<__mmask16>(n - i >= 16 ? 0xFFFF : (1u << (n - i)) - 1);
-    _mm512_mask_storeu_ps(y + i, m,
-                          _mm512_fmadd_ps(av, _mm512_maskz_loadu_ps(m, x + i), _mm512_maskz_loadu_ps(m, y + i)));
-  }
-}
-
 void f32_to_f16_row_avx512(const float* x, uint16_t* y, int64_t n) {
   for (int64_t i = 0; i < n; i += 16) {
     const __mmask16 m = static_cast<__mmask16>(n - i >= 16 ? 0xFFFF : (1u << (n - i)) - 1);
@@ -545,6 +498,31 @@ TileFn test_avx512_rowwise(DType type) {
   }
 }
 
+namespace {
+// Vector traits for attention_impl.h: 16 f32 lanes.
+struct Zmm {
+  using T = __m512;
+  static constexpr int64_t W = 16;
+  static T zero() { return _mm512_setzero_ps(); }
+  static T set1(float x) { return _mm512_set1_ps(x); }
+  static T load(const float* p) { return _mm512_loadu_ps(p); }
+  static void store(float* p, T x) { _mm512_storeu_ps(p, x); }
+  static T load_f16(const uint16_t* p) { return _mm512_cvtph_ps(_mm256_loadu_si256(reinterpret_cast<const __m256i*>(p))); }
+  static T add(T a, T b) { return _mm512_add_ps(a, b); }
+  static T sub(T a, T b) { return _mm512_sub_ps(a, b); }
+  static T mul(T a, T b) { return _mm512_mul_ps(a, b); }
+  static T div(T a, T b) { return _mm512_div_ps(a, b); }
+  static T fma(T a, T b, T c) { return _mm512_fmadd_ps(a, b, c); }
+  static T max(T a, T b) { return _mm512_max_ps(a, b); }
+  static T min(T a, T b) { return _mm512_min_ps(a, b); }
+  static T round(T x) { return _mm512_roundscale_ps(x, _MM_FROUND_TO_NEAREST_INT | _MM_FROUND_NO_EXC); }
+  static T ldexp2(T p, T n) { return _mm512_scalef_ps(p, n); }
+  static float hsum(T a) { return _mm512_reduce_add_ps(a); }
+  static float hmax(T a) { return _mm512_reduce_max_ps(a); }
+  static T exp(T x) { return exp_poly<Zmm>(x); }
+};
+}  // namespace
+
 void fill_avx512_kernels(KernelSet* ks) {
   ks->pack_token = pack_token_avx512;
   // K-quants: the 256-bit kernels, recompiled here so their multiply-adds use vpdpwssd.
@@ -558,11 +536,9 @@ void fill_avx512_kernels(KernelSet* ks) {
   ks->f32 = tiles<PlainKernel<LoadF32>>;
   ks->f16 = tiles<PlainKernel<LoadF16>>;
   ks->bf16 = tiles<PlainKernel<LoadBF16>>;
-  ks->dot_f16_f32 = dot_f16_f32_avx512;
-  ks->dot_f32 = dot_f32_avx512;
-  ks->axpy_f16 = axpy_f16_avx512;
-  ks->axpy_f32 = axpy_f32_avx512;
   ks->f32_to_f16_row = f32_to_f16_row_avx512;
+  ks->attend = attend_impl<Zmm>;
+  ks->silu_mul = silu_mul_impl<Zmm>;
   ks->read_sum = read_sum_avx512;
 }
 

@@ -30,6 +30,7 @@
 #include <cstddef>
 #include <cstdint>
 
+#include "core/attention.h"
 #include "core/dtype.h"
 #include "core/matmul.h"
 
@@ -89,11 +90,10 @@ struct KernelSet {
   TileFn f32 = nullptr, f16 = nullptr, bf16 = nullptr;
   TileFn q8_0 = nullptr, q4_0 = nullptr, q4_k = nullptr, q5_k = nullptr, q6_k = nullptr;
   TileFn q8_0_chunks = nullptr;  // Q8_0 in WeightLayout::kQ8_0Chunks, kQ8_0 activations
-  float (*dot_f16_f32)(const uint16_t*, const float*, int64_t) = nullptr;
-  float (*dot_f32)(const float*, const float*, int64_t) = nullptr;
-  void (*axpy_f16)(float, const uint16_t*, float*, int64_t) = nullptr;
-  void (*axpy_f32)(float, const float*, float*, int64_t) = nullptr;
   void (*f32_to_f16_row)(const float*, uint16_t*, int64_t) = nullptr;
+  // attention.h's attend and silu_mul (attention_impl.h, instantiated per ISA).
+  void (*attend)(const float*, int64_t, int64_t, const KvRows&, int64_t, float, float*, float*) = nullptr;
+  void (*silu_mul)(float*, const float*, int64_t) = nullptr;
   void (*pack_token)(ActFormat fmt, const float* x, int64_t k, uint8_t* dst) = nullptr;
   // One Q8_0 row of nb blocks (a multiple of 16) from the file layout into WeightLayout::kQ8_0Chunks
   // (nb * 34 bytes at dst, not overlapping src); every path writes the same bytes.

@@ -4,6 +4,7 @@
 #include <cmath>
 #include <cstring>
 
+#include "core/attention.h"
 #include "core/error.h"
 
 namespace muse::model {
@@ -60,7 +61,8 @@ void Runner::reserve(int64_t n, int64_t n_out, int64_t max_pos) {
   grow(gate_, n * hp.n_ff);
   grow(up_, n * hp.n_ff);
   grow(rope_cs_, n * hp.n_rot);
-  grow(scores_, static_cast<size_t>(pool_.size()) * (max_pos + 1));
+  grow(scores_, static_cast<size_t>(pool_.size() * (hp.n_head / hp.n_head_kv) * (max_pos + 1)));
+  kv_rows_.resize(static_cast<size_t>(n * 2 * (max_pos + 1)));
   grow(out_x_, std::max<int64_t>(n_out, 1) * hp.n_embd);
   grow(logits_, std::max<int64_t>(n_out, 1) * hp.n_vocab);
 }
@@ -128,10 +130,7 @@ std::span<const float> Runner::forward(std::span<const BatchToken> batch, KvCach
     for (int64_t t = 0; t < n; ++t) rmsnorm(&xn_[t * C], &x_[t * C], l.ffn_norm.data(), C, hp.norm_eps);
     const core::MatmulOut gate_up[] = {{&l.ffn_gate, gate_.data()}, {&l.ffn_up, up_.data()}};
     core::matmul_group(pool_, gate_up, xn_.data(), n, scratch_, path_);
-    for (int64_t i = 0; i < n * F; ++i) {
-      const float g = gate_[i];
-      gate_[i] = g / (1.0f + std::exp(-g)) * up_[i];  // silu(g) = g * sigmoid(g)
-    }
+    core::silu_mul(gate_.data(), up_.data(), n * F, path_);
     mm(l.ffn_down, gate_.data(), xn_.data());
     for (int64_t i = 0; i < n * C; ++i) x_[i] += xn_[i];
   }
@@ -147,50 +146,42 @@ std::span<const float> Runner::forward(std::span<const BatchToken> batch, KvCach
   return {logits_.data(), static_cast<size_t>(n_out * hp.n_vocab)};
 }
 
-// For each (token, head): softmax(q·k_j / sqrt(D)) over j = 0..pos of the token's sequence, then the
-// weighted sum of v_j. Work items are (token, head) pairs split across the pool.
+// For each token and KV head: core::attend over positions 0..pos of the token's sequence for the query
+// heads that share the KV head, so each key and value row is read once per group. When there are fewer
+// (token, KV head) pairs than threads (one decoded token, few KV heads), each group is split into
+// parts so that every thread gets work.
 void Runner::attention(std::span<const BatchToken> batch, const KvCache& cache, int64_t il) {
   const HParams& hp = model_.hparams();
   const int64_t n = static_cast<int64_t>(batch.size());
-  const int64_t D = hp.head_dim, Q = hp.q_dim();
-  const int64_t group = hp.n_head / hp.n_head_kv;
+  const int64_t D = hp.head_dim, Q = hp.q_dim(), n_kv = hp.n_head_kv;
+  const int64_t group = hp.n_head / n_kv;
   const float scale = 1.0f / std::sqrt(static_cast<float>(D));
-  const bool f16 = cache.type() == KvType::kF16;
-  const int64_t stride = static_cast<int64_t>(scores_.size()) / pool_.size();
+  const int64_t stride = static_cast<int64_t>(kv_rows_.size()) / (2 * n);  // max_pos + 1 at reserve
+  for (int64_t t = 0; t < n; ++t) {
+    const BatchToken& b = batch[t];
+    const void** k = &kv_rows_[t * 2 * stride];
+    const void** v = k + stride;
+    for (int64_t j = 0; j <= b.pos; ++j) {
+      k[j] = cache.k_row(il, b.seq, j);
+      v[j] = cache.v_row(il, b.seq, j);
+    }
+  }
+  int64_t parts = 1;  // parts per group: the smallest divisor of group that gives every thread an item
+  while (parts < group && (group % parts != 0 || n * n_kv * parts < pool_.size())) ++parts;
+  const int64_t heads = group / parts;
+  const int64_t score_stride = static_cast<int64_t>(scores_.size()) / pool_.size();
 
   pool_.run([&](int ith, int nth) {
     int64_t begin = 0, end = 0;
-    core::ThreadPool::chunk(n * hp.n_head, ith, nth, 1, &begin, &end);
-    float* scores = &scores_[ith * stride];
+    core::ThreadPool::chunk(n * n_kv * parts, ith, nth, 1, &begin, &end);
+    float* scores = &scores_[ith * score_stride];
     for (int64_t item = begin; item < end; ++item) {
-      const int64_t t = item / hp.n_head, h = item % hp.n_head;
-      const BatchToken& b = batch[t];
-      const int64_t kv_off = (h / group) * D;
-      const float* qh = &q_[t * Q + h * D];
-      float max_s = -INFINITY;
-      for (int64_t j = 0; j <= b.pos; ++j) {
-        const void* kr = cache.k_row(il, b.seq, j);
-        const float s = f16 ? core::dot_f16_f32(static_cast<const uint16_t*>(kr) + kv_off, qh, D)
-                            : core::dot_f32(static_cast<const float*>(kr) + kv_off, qh, D);
-        scores[j] = s * scale;
-        max_s = std::max(max_s, scores[j]);
-      }
-      float sum = 0.0f;
-      for (int64_t j = 0; j <= b.pos; ++j) {
-        scores[j] = std::exp(scores[j] - max_s);
-        sum += scores[j];
-      }
-      float* out = &att_[t * Q + h * D];
-      std::fill(out, out + D, 0.0f);
-      const float inv = 1.0f / sum;
-      for (int64_t j = 0; j <= b.pos; ++j) {
-        const void* vr = cache.v_row(il, b.seq, j);
-        if (f16) {
-          core::axpy_f16(scores[j] * inv, static_cast<const uint16_t*>(vr) + kv_off, out, D);
-        } else {
-          core::axpy_f32(scores[j] * inv, static_cast<const float*>(vr) + kv_off, out, D);
-        }
-      }
+      const int64_t t = item / (n_kv * parts), g = item / parts % n_kv, part = item % parts;
+      const void* const* k = &kv_rows_[t * 2 * stride];
+      const core::KvRows rows{k, k + stride, g * D, cache.type() == KvType::kF16};
+      const int64_t h0 = g * group + part * heads;  // first query head of this item
+      core::attend(&q_[t * Q + h0 * D], heads, D, rows, batch[t].pos + 1, scale, scores, &att_[t * Q + h0 * D],
+                   path_);
     }
   });
 }

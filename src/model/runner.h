@@ -64,7 +64,8 @@ class Runner {
   std::vector<float> gate_;     // (N, F)
   std::vector<float> up_;       // (N, F)
   std::vector<float> rope_cs_;  // (N, n_rot) cos/sin pairs per token
-  std::vector<float> scores_;   // (n_threads, max_pos + 1) attention scores per worker
+  std::vector<float> scores_;   // (n_threads, group, max_pos + 1) attention scores per worker
+  std::vector<const void*> kv_rows_;  // (N, 2, max_pos + 1) each token's K then V row pointers
   std::vector<float> out_x_;    // (n_out, C) final normed rows that need logits
   std::vector<float> logits_;   // (n_out, V)
 };

@@ -438,8 +438,8 @@ TEST(Matmul, RepackOnlyWhereItPays) {
   }
 }
 
-// The vector helpers of each available path against the scalar set, for lengths around the SIMD
-// widths. Tolerance: float sums of n terms in a different order, n * 2^-24 * sum|a*b|.
+// f32_to_f16_row of each available path against the scalar set, for lengths around the SIMD widths:
+// all round to nearest even, so the halves are bit-exact.
 TEST(VectorHelpers, EveryPathMatchesScalar) {
   const auto& sc = *detail::kernel_set(KernelPath::kScalar);
   std::mt19937 rng(3);
@@ -449,43 +449,20 @@ TEST(VectorHelpers, EveryPathMatchesScalar) {
     if (ks == nullptr) continue;
     for (int64_t n : {0, 1, 7, 8, 15, 16, 17, 33, 64, 130, 1000}) {
       SCOPED_TRACE("n=" + std::to_string(n));
-      std::vector<float> a(static_cast<size_t>(n)), b(a.size()), y1(a.size()), y2(a.size());
-      std::vector<uint16_t> h(a.size()), h1(a.size()), h2(a.size());
-      double sabs = 0;
-      for (int64_t i = 0; i < n; ++i) {
-        a[i] = dist(rng);
-        b[i] = dist(rng);
-        h[i] = f32_to_f16(a[i]);
-        y1[i] = y2[i] = dist(rng);
-        sabs += std::fabs(a[i] * b[i]);
-      }
-      const double tol = (static_cast<double>(n) + 8) * 0x1p-24 * sabs + 1e-6;
-      EXPECT_NEAR(ks->dot_f32(a.data(), b.data(), n), sc.dot_f32(a.data(), b.data(), n), tol);
-      EXPECT_NEAR(ks->dot_f16_f32(h.data(), b.data(), n), sc.dot_f16_f32(h.data(), b.data(), n), tol);
-      ks->axpy_f32(0.7f, a.data(), y1.data(), n);
-      sc.axpy_f32(0.7f, a.data(), y2.data(), n);
-      for (int64_t i = 0; i < n; ++i) ASSERT_NEAR(y1[i], y2[i], 1e-6 * (1 + std::fabs(y2[i])));
-      ks->axpy_f16(-1.3f, h.data(), y1.data(), n);
-      sc.axpy_f16(-1.3f, h.data(), y2.data(), n);
-      for (int64_t i = 0; i < n; ++i) ASSERT_NEAR(y1[i], y2[i], 1e-6 * (1 + std::fabs(y2[i])));
+      std::vector<float> b(static_cast<size_t>(n));
+      std::vector<uint16_t> h1(b.size()), h2(b.size());
+      for (float& x : b) x = dist(rng);
       ks->f32_to_f16_row(b.data(), h1.data(), n);
       sc.f32_to_f16_row(b.data(), h2.data(), n);
-      EXPECT_EQ(h1, h2);  // both round to nearest even: bit-exact
+      EXPECT_EQ(h1, h2);
       EXPECT_EQ(ks->read_sum != nullptr, true);
     }
   }
 }
 
 TEST(VectorHelpers, PublicDispatchComputes) {
-  const std::vector<float> a = {1, 2, 3}, b = {4, 5, 6};
-  EXPECT_FLOAT_EQ(dot_f32(a.data(), b.data(), 3), 32.0f);
+  const std::vector<float> a = {1, 2, 3};
   const std::vector<uint16_t> h = {f32_to_f16(1), f32_to_f16(2), f32_to_f16(3)};
-  EXPECT_FLOAT_EQ(dot_f16_f32(h.data(), b.data(), 3), 32.0f);
-  std::vector<float> y = {1, 1, 1};
-  axpy_f16(2.0f, h.data(), y.data(), 3);
-  EXPECT_EQ(y, (std::vector<float>{3, 5, 7}));
-  axpy_f32(-1.0f, a.data(), y.data(), 3);
-  EXPECT_EQ(y, (std::vector<float>{2, 3, 4}));
   std::vector<uint16_t> out(3);
   f32_to_f16_row(a.data(), out.data(), 3);
   EXPECT_EQ(out, h);
