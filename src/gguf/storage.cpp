@@ -79,22 +79,28 @@ void Storage::release() noexcept {
   mapped_bytes_ = 0;
 }
 
+// Small buffers get an exact size (so sanitizers see any over-read); big ones are rounded up to whole
+// huge pages and advised to use them, so that streaming the weights does not miss the TLB every 4 KiB
+// (a synthetic TinyLlama in 4 KiB pages decoded ~10% slower than the same bytes read from a file).
+Storage Storage::allocate(size_t total, const std::string& what) {
+  const size_t capacity = total >= kHugePage ? (total + kHugePage - 1) / kHugePage * kHugePage : total;
+  Storage s;
+  s.data_ = aligned_buffer(capacity, capacity >= kHugePage ? kHugePage : kPage, what);
+  s.size_ = total;
+#ifdef MADV_HUGEPAGE
+  // Advisory: a kernel without transparent huge pages refuses, and small pages still work.
+  if (capacity >= kHugePage) (void)::madvise(s.data_, capacity, MADV_HUGEPAGE);
+#endif
+  return s;
+}
+
 Storage Storage::read_file(const std::string& path, size_t chunk_bytes,
                            const std::function<void(size_t, size_t)>& progress) {
   MUSE_ASSERT(chunk_bytes > 0);
   Fd fd(path);
   const size_t total = file_size_of(fd, path);
 
-  // Small files get an exact-size buffer (so sanitizers see any over-read); big ones are rounded up
-  // to whole huge pages so that the tail is huge-page backed too.
-  const size_t capacity = total >= kHugePage ? (total + kHugePage - 1) / kHugePage * kHugePage : total;
-  Storage s;
-  s.data_ = aligned_buffer(capacity, kHugePage, path);
-  s.size_ = total;
-#ifdef MADV_HUGEPAGE
-  // Advisory: a kernel without transparent huge pages refuses, and small pages still work.
-  if (capacity >= kHugePage) (void)::madvise(s.data_, capacity, MADV_HUGEPAGE);
-#endif
+  Storage s = allocate(total, path);
 
   size_t done = 0;
   while (done < total) {
@@ -135,9 +141,7 @@ Storage Storage::map_file(const std::string& path) {
 }
 
 Storage Storage::copy_of(const std::vector<uint8_t>& bytes) {
-  Storage s;
-  s.data_ = aligned_buffer(bytes.size(), kPage, "<memory>");
-  s.size_ = bytes.size();
+  Storage s = allocate(bytes.size(), "<memory>");
   if (!bytes.empty()) std::memcpy(s.data_, bytes.data(), bytes.size());
   return s;
 }

@@ -31,13 +31,17 @@ class Storage {
   // Maps the file read-only (MAP_PRIVATE) and asks the kernel to read ahead (MADV_WILLNEED).
   // An empty file gives an empty Storage (nothing to map).
   static Storage map_file(const std::string& path);
-  // Copies `bytes` into a page-aligned buffer so that tensor data is as aligned as with read_file.
+  // Copies `bytes` into a buffer allocated as read_file's (page-aligned; huge pages from 2 MiB up), so
+  // that tensor data is as aligned, and streams as fast, as a model read from a file.
   static Storage copy_of(const std::vector<uint8_t>& bytes);
 
   const uint8_t* data() const { return data_; }
   size_t size() const { return size_; }
 
  private:
+  // An empty heap buffer of `total` bytes: page-aligned, or from 2 MiB up rounded to whole huge pages
+  // and advised to use them. `what` names the buffer in the out-of-memory error.
+  static Storage allocate(size_t total, const std::string& what);
   void release() noexcept;
 
   uint8_t* data_ = nullptr;
