@@ -3,10 +3,12 @@
 #include <algorithm>
 #include <chrono>
 #include <cstdio>
+#include <string>
 #include <vector>
 
 #include <nlohmann/json.hpp>
 
+#include "cli/bench_profile.h"
 #include "core/matmul.h"
 #include "engine/scheduler.h"
 #include "model/runner.h"
@@ -68,6 +70,9 @@ Sample run_once(model::Runner& runner, const AgentsBenchOptions& o, int k) {
 void bench_agents(const model::Model& model, const std::string& name, core::ThreadPool& pool,
                   const AgentsBenchOptions& o) {
   model::Runner runner(model, pool);
+  model::PhaseProfile profile;
+  profile.batch_size = o.max_agents;  // the steps of the most agents (prefills are longer batches)
+  if (o.profile) runner.set_profile(&profile);
   std::vector<int> ks;
   for (int k = 1; k < o.max_agents; k *= 2) ks.push_back(k);
   ks.push_back(o.max_agents);
@@ -127,11 +132,13 @@ void bench_agents(const model::Model& model, const std::string& name, core::Thre
                         {"decode_steps", o.n_decode},
                         {"page_bytes", page_bytes},
                         {"rows", std::move(rows)}};
+    if (o.profile) j["profile"] = profile_json(profile, model);
     std::printf("%s\n", j.dump(2).c_str());
   } else {
     std::printf("\nprompt pages: the prompt's KV, stored once whatever the number of agents (every agent maps the "
                 "same pages);\ntotal pages: prompt + each agent's own pages (its copy of the partly filled last "
                 "prompt page and its generated tokens).\n");
+    if (o.profile) print_profile(profile, model, (std::to_string(o.max_agents) + "-agent step").c_str());
   }
 }
 

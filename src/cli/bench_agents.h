@@ -25,6 +25,7 @@ struct AgentsBenchOptions {
   int reps = 3;
   model::KvType kv = model::KvType::kF16;
   bool json = false;
+  bool profile = false;  // time the forward pass's phases over the steps of max_agents agents
 };
 
 void bench_agents(const model::Model& model, const std::string& name, core::ThreadPool& pool,

@@ -18,6 +18,7 @@
 #include "core/error.h"
 #include "core/matmul.h"
 #include "core/thread_pool.h"
+#include "cli/bench_profile.h"
 #include "engine/generate.h"
 #include "model/runner.h"
 #include "model/synthetic.h"
@@ -33,6 +34,7 @@ struct BenchOptions {
   int64_t n_decode = 32;
   int reps = 3;
   bool json = false;
+  bool profile = false;  // time the forward pass's phases (decode tokens; agent steps with --agents)
   int agents = 0;  // > 0: compare decode steps of 1..agents parallel agents (bench_agents.h)
 };
 
@@ -65,7 +67,7 @@ void bench(const BenchOptions& o) {
   const int threads = o.model.resolved_threads();
   core::ThreadPool pool(threads);
   if (o.agents > 0) {
-    bench_agents(*model, name, pool, {o.agents, o.n_prompt, o.n_decode, o.reps, o.model.kv(), o.json});
+    bench_agents(*model, name, pool, {o.agents, o.n_prompt, o.n_decode, o.reps, o.model.kv(), o.json, o.profile});
     return;
   }
   const int64_t n_ctx = o.n_prompt + o.n_decode + 1;
@@ -80,6 +82,8 @@ void bench(const BenchOptions& o) {
   const double bandwidth = probe.best_stretch(3);
 
   model::Runner runner(*model, pool);
+  model::PhaseProfile profile;  // decode tokens only (batches of one)
+  if (o.profile) runner.set_profile(&profile);
   std::vector<int32_t> prompt(o.n_prompt);
   for (int64_t i = 0; i < o.n_prompt; ++i) prompt[i] = static_cast<int32_t>((i * 7919 + 13) % hp.n_vocab);
   std::vector<double> pp, tg, sustained;
@@ -120,6 +124,7 @@ void bench(const BenchOptions& o) {
                         {"bandwidth_sustained_bytes_per_second", bandwidth_sustained},
                         {"roofline_sustained_tokens_per_second", roofline_sustained},
                         {"roofline_sustained_fraction", decode / roofline_sustained}};
+    if (o.profile) j["profile"] = profile_json(profile, *model);
     std::printf("%s\n", j.dump(2).c_str());
     return;
   }
@@ -137,6 +142,7 @@ void bench(const BenchOptions& o) {
   std::printf("roofline           %.2f tok/s at peak bandwidth, %.2f tok/s sustained\n", roofline, roofline_sustained);
   std::printf("decode / roofline  %.1f%% of peak, %.1f%% of sustained\n", 100.0 * decode / roofline,
               100.0 * decode / roofline_sustained);
+  if (o.profile) print_profile(profile, *model, "decoded token");
 }
 
 }  // namespace
@@ -151,6 +157,9 @@ void add_bench_command(CLI::App& app) {
   cmd->add_option("-n,--n-decode", o->n_decode, "Tokens to decode")->check(CLI::Range(int64_t{2}, int64_t{1} << 16));
   cmd->add_option("-r,--reps", o->reps, "Repetitions (the median is reported)")->check(CLI::Range(1, 100));
   cmd->add_flag("--json", o->json, "Print the results as JSON");
+  cmd->add_flag("--profile", o->profile,
+                "Also time each phase of the forward pass (matmuls, attention, norms, ...) over the decoded "
+                "tokens, or over the steps of the most agents with --agents, with the read speed of each matmul");
   cmd->add_option("--agents", o->agents,
                   "Instead: time one decode step of 1, 2, 4, ... N parallel agents forked from one shared prompt "
                   "(contemplating mode) and count the KV pages")

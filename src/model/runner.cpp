@@ -1,6 +1,7 @@
 #include "model/runner.h"
 
 #include <algorithm>
+#include <chrono>
 #include <cmath>
 #include <cstring>
 
@@ -26,7 +27,41 @@ void add_bias(float* y, const std::vector<float>& b, int64_t n_tokens) {
   }
 }
 
+// Adds the time since the last lap to a phase of the profile, when there is one.
+class PhaseTimer {
+ public:
+  explicit PhaseTimer(PhaseProfile* p) : p_(p) {
+    if (p_ != nullptr) last_ = std::chrono::steady_clock::now();
+  }
+  void lap(Phase phase) {
+    if (p_ == nullptr) return;
+    const auto now = std::chrono::steady_clock::now();
+    p_->seconds[static_cast<int>(phase)] += std::chrono::duration<double>(now - last_).count();
+    last_ = now;
+  }
+
+ private:
+  PhaseProfile* p_;
+  std::chrono::steady_clock::time_point last_;
+};
+
 }  // namespace
+
+const char* phase_name(Phase p) {
+  switch (p) {
+    case Phase::kEmbedNorm: return "norms, residuals";
+    case Phase::kQkv: return "QKV matmuls";
+    case Phase::kRopeStore: return "RoPE, KV store";
+    case Phase::kAttention: return "attention";
+    case Phase::kAttnOut: return "attn output";
+    case Phase::kGateUp: return "FFN gate+up";
+    case Phase::kSilu: return "SwiGLU gate";
+    case Phase::kDown: return "FFN down";
+    case Phase::kLogits: return "logits";
+    case Phase::kCount: break;
+  }
+  return "?";
+}
 
 Runner::Runner(const Model& model, core::ThreadPool& pool, core::KernelPath path)
     : model_(model), pool_(pool), path_(path) {}
@@ -82,6 +117,9 @@ std::span<const float> Runner::forward(std::span<const BatchToken> batch, KvCach
   if (n == 0) return {};
   prepare_cache(batch, cache);
   reserve(n, n_out, max_pos);
+  PhaseProfile* profile = profile_ != nullptr && profile_->batch_size == n ? profile_ : nullptr;
+  if (profile != nullptr) ++profile->calls;
+  PhaseTimer timer(profile);
 
   for (int64_t t = 0; t < n; ++t) {
     core::dequantize_weight_row(w.token_embd, batch[t].token, &x_[t * C]);
@@ -97,7 +135,9 @@ std::span<const float> Runner::forward(std::span<const BatchToken> batch, KvCach
     // Attention block: x += Wo · attn(rope(Wq·n(x)), rope(Wk·n(x)), Wv·n(x))
     for (int64_t t = 0; t < n; ++t) rmsnorm(&xn_[t * C], &x_[t * C], l.attn_norm.data(), C, hp.norm_eps);
     const core::MatmulOut qkv[] = {{&l.attn_q, q_.data()}, {&l.attn_k, k_.data()}, {&l.attn_v, v_.data()}};
+    timer.lap(Phase::kEmbedNorm);
     core::matmul_group(pool_, qkv, xn_.data(), n, scratch_, path_);
+    timer.lap(Phase::kQkv);
     add_bias(q_.data(), l.attn_q_bias, n);
     add_bias(k_.data(), l.attn_k_bias, n);
     add_bias(v_.data(), l.attn_v_bias, n);
@@ -122,19 +162,27 @@ std::span<const float> Runner::forward(std::span<const BatchToken> batch, KvCach
         std::memcpy(cache.v_row(il, b.seq, b.pos), &v_[t * K], K * sizeof(float));
       }
     }
+    timer.lap(Phase::kRopeStore);
     attention(batch, cache, il);
+    timer.lap(Phase::kAttention);
     mm(l.attn_output, att_.data(), xn_.data());
+    timer.lap(Phase::kAttnOut);
     for (int64_t i = 0; i < n * C; ++i) x_[i] += xn_[i];
 
     // Feed-forward block: x += W_down · (silu(W_gate·n(x)) * (W_up·n(x)))
     for (int64_t t = 0; t < n; ++t) rmsnorm(&xn_[t * C], &x_[t * C], l.ffn_norm.data(), C, hp.norm_eps);
     const core::MatmulOut gate_up[] = {{&l.ffn_gate, gate_.data()}, {&l.ffn_up, up_.data()}};
+    timer.lap(Phase::kEmbedNorm);
     core::matmul_group(pool_, gate_up, xn_.data(), n, scratch_, path_);
+    timer.lap(Phase::kGateUp);
     core::silu_mul(gate_.data(), up_.data(), n * F, path_);
+    timer.lap(Phase::kSilu);
     mm(l.ffn_down, gate_.data(), xn_.data());
+    timer.lap(Phase::kDown);
     for (int64_t i = 0; i < n * C; ++i) x_[i] += xn_[i];
   }
 
+  timer.lap(Phase::kEmbedNorm);
   int64_t o = 0;
   for (int64_t t = 0; t < n; ++t) {
     if (!batch[t].logits) continue;
@@ -143,6 +191,7 @@ std::span<const float> Runner::forward(std::span<const BatchToken> batch, KvCach
   }
   if (n_out == 0) return {};
   core::matmul(pool_, w.output, out_x_.data(), n_out, logits_.data(), scratch_, path_);
+  timer.lap(Phase::kLogits);
   return {logits_.data(), static_cast<size_t>(n_out * hp.n_vocab)};
 }
 

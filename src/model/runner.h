@@ -30,6 +30,28 @@ struct BatchToken {
   bool logits = false;  // compute the output distribution for this token
 };
 
+// Where forward() spends its time, summed over the calls whose batch has `batch_size` tokens (so that a
+// benchmark can profile decode steps and skip the prefill). Phases, per layer unless noted:
+enum class Phase {
+  kEmbedNorm,   // embedding lookups, RMSNorms, biases, residual adds (single-threaded)
+  kQkv,         // Q, K and V matmuls
+  kRopeStore,   // RoPE (and Q/K norms) and writing K, V to the cache (single-threaded)
+  kAttention,   // softmax(QK^T) V over the cache
+  kAttnOut,     // output projection
+  kGateUp,      // FFN gate and up matmuls
+  kSilu,        // the SwiGLU gate
+  kDown,        // FFN down matmul
+  kLogits,      // final norm and output matmul (once per call)
+  kCount
+};
+const char* phase_name(Phase p);
+
+struct PhaseProfile {
+  int64_t batch_size = 1;
+  int64_t calls = 0;
+  double seconds[static_cast<int>(Phase::kCount)] = {};
+};
+
 class Runner {
  public:
   Runner(const Model& model, core::ThreadPool& pool, core::KernelPath path = core::KernelPath::kAuto);
@@ -40,6 +62,9 @@ class Runner {
 
   const Model& model() const { return model_; }
 
+  // Times forward()'s phases into *p from now on (nullptr: stop). Costs a clock read per phase.
+  void set_profile(PhaseProfile* p) { profile_ = p; }
+
  private:
   void reserve(int64_t n_tokens, int64_t n_out, int64_t max_pos);
   void attention(std::span<const BatchToken> batch, const KvCache& cache, int64_t layer);
@@ -49,6 +74,7 @@ class Runner {
     int32_t seq, begin, end;  // positions [begin, end) the batch writes for seq
   };
   std::vector<SeqRange> seq_ranges_;
+  PhaseProfile* profile_ = nullptr;
 
   const Model& model_;
   core::ThreadPool& pool_;

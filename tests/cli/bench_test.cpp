@@ -35,6 +35,29 @@ TEST(MuseBench, JsonReportsSpeedsAndBothRooflines) {
   }
 }
 
+// --profile adds the time of each forward-pass phase per decoded token, with the matmul phases' weights;
+// the phases add up to no more than a token takes.
+TEST(MuseBench, ProfileReportsEveryPhase) {
+  MuseRun r = run_muse({"bench", "-m", kModel, "-p", "8", "-n", "8", "-r", "1", "-t", "1", "--json", "--profile"});
+  ASSERT_EQ(r.status, 0) << r.err;
+  const nlohmann::json j = nlohmann::json::parse(r.out);
+  const nlohmann::json& p = j["profile"];
+  EXPECT_EQ(p["batch_size"], 1);
+  EXPECT_EQ(p["calls"], 7) << "8 decoded tokens: the first comes from the prompt's logits";
+  double total = 0, weights = 0;
+  for (const auto& phase : p["phases"]) {
+    total += phase["seconds_per_call"].get<double>();
+    weights += phase["weight_bytes"].get<double>();
+  }
+  EXPECT_EQ(p["phases"].size(), 9u);
+  EXPECT_GT(total, 0.0);
+  EXPECT_LT(total, 1.0 / j["decode_tokens_per_second"].get<double>() * 1.5);
+  EXPECT_GT(weights, 0.8 * j["bytes_per_token"].get<double>()) << "the matmul phases read the weights";
+  r = run_muse({"bench", "-m", kModel, "-p", "8", "-n", "4", "-r", "1", "-t", "1", "--profile"});
+  ASSERT_EQ(r.status, 0) << r.err;
+  EXPECT_NE(r.out.find("FFN gate+up"), std::string::npos) << r.out;
+}
+
 TEST(MuseBench, BadInputFailsWithAMessage) {
   MuseRun r = run_muse({"bench", "--synthetic", "gpt5"});
   EXPECT_NE(r.status, 0);

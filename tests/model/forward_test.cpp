@@ -171,6 +171,40 @@ TEST(Runner, MultiSequenceBatchMatchesSeparateRuns) {
   }
 }
 
+// A profile counts only the calls of its batch size, and timing the phases changes no result.
+TEST(Runner, ProfileTimesOnlyItsBatchSizeAndChangesNothing) {
+  SyntheticSpec spec;
+  spec.weight_type = DType::kQ8_0;
+  spec.n_embd = 128;
+  spec.n_ff = 256;
+  spec.n_vocab = 200;
+  auto model = synthetic_model(spec);
+  core::ThreadPool pool(2);
+  Runner plain(*model, pool), timed(*model, pool);
+  PhaseProfile profile;  // batch_size 1: the single-token steps below, not the 3-token prompt
+  timed.set_profile(&profile);
+  KvCache c1(model->hparams(), 16, 1, KvType::kF16), c2(model->hparams(), 16, 1, KvType::kF16);
+  std::vector<BatchToken> prompt = {{5, 0, 0, false}, {6, 1, 0, false}, {7, 2, 0, true}};
+  auto a = plain.forward(prompt, c1);
+  auto b = timed.forward(prompt, c2);
+  ASSERT_EQ(std::vector<float>(a.begin(), a.end()), std::vector<float>(b.begin(), b.end()));
+  EXPECT_EQ(profile.calls, 0);
+  for (int32_t pos = 3; pos < 6; ++pos) {
+    const BatchToken t{8, pos, 0, true};
+    a = plain.forward({&t, 1}, c1);
+    b = timed.forward({&t, 1}, c2);
+    ASSERT_EQ(std::vector<float>(a.begin(), a.end()), std::vector<float>(b.begin(), b.end()));
+  }
+  EXPECT_EQ(profile.calls, 3);
+  for (int i = 0; i < static_cast<int>(Phase::kCount); ++i) {
+    EXPECT_GT(profile.seconds[i], 0.0) << phase_name(static_cast<Phase>(i));
+  }
+  timed.set_profile(nullptr);
+  const BatchToken t{9, 6, 0, true};
+  timed.forward({&t, 1}, c2);
+  EXPECT_EQ(profile.calls, 3);
+}
+
 std::vector<int32_t> parse_ids(const std::string& line) {
   std::vector<int32_t> ids;
   std::istringstream in(line);
