@@ -631,10 +631,42 @@ void dequantize_weight_row(const WeightView& w, int64_t row, float* out) {
 
 void f32_to_f16_row(const float* x, uint16_t* y, int64_t n) { best().f32_to_f16_row(x, y, n); }
 
-void attend(const float* q, int64_t n_q, int64_t d, const KvRows& rows, int64_t n_pos, float scale, float* scores,
+namespace {
+void check_attend(const AttendShape& s, int64_t n_pos) {
+  MUSE_ASSERT(n_pos >= 1 && s.d >= 1 && s.d <= kMaxHeadDim && s.n_kv >= 1 && s.n_head % s.n_kv == 0);
+}
+}  // namespace
+
+void attend(const float* q, const AttendShape& shape, const KvRows& rows, int64_t n_pos, float scale, float* scores,
             float* out, KernelPath path) {
-  MUSE_ASSERT(n_q >= 1 && n_pos >= 1 && d >= 1 && d <= kMaxHeadDim);
-  kernels_for(path).attend(q, n_q, d, rows, n_pos, scale, scores, out);
+  check_attend(shape, n_pos);
+  kernels_for(path).attend(q, shape, rows, n_pos, scale, scores, out, nullptr);
+}
+
+void attend_part(const float* q, const AttendShape& shape, const KvRows& rows, int64_t n_pos, float scale,
+                 float* scores, float* out, float* stats, KernelPath path) {
+  check_attend(shape, n_pos);
+  kernels_for(path).attend(q, shape, rows, n_pos, scale, scores, out, stats);
+}
+
+void attend_merge(const float* const* part_out, const float* const* part_stats, int64_t n_parts,
+                  const AttendShape& shape, float* out) {
+  const int64_t d = shape.d;
+  for (int64_t h = 0; h < shape.n_head; ++h) {
+    float m = -INFINITY;
+    for (int64_t p = 0; p < n_parts; ++p) m = std::max(m, part_stats[p][2 * h]);
+    float total = 0.0f;
+    float* o = out + h * d;
+    std::fill(o, o + d, 0.0f);
+    for (int64_t p = 0; p < n_parts; ++p) {
+      const float w = std::exp(part_stats[p][2 * h] - m);
+      total += w * part_stats[p][2 * h + 1];
+      const float* po = part_out[p] + h * d;
+      for (int64_t e = 0; e < d; ++e) o[e] += w * po[e];
+    }
+    const float inv = 1.0f / total;
+    for (int64_t e = 0; e < d; ++e) o[e] *= inv;
+  }
 }
 
 void silu_mul(float* g, const float* u, int64_t n, KernelPath path) { kernels_for(path).silu_mul(g, u, n); }

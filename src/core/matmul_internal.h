@@ -92,7 +92,8 @@ struct KernelSet {
   TileFn q8_0_chunks = nullptr;  // Q8_0 in WeightLayout::kQ8_0Chunks, kQ8_0 activations
   void (*f32_to_f16_row)(const float*, uint16_t*, int64_t) = nullptr;
   // attention.h's attend and silu_mul (attention_impl.h, instantiated per ISA).
-  void (*attend)(const float*, int64_t, int64_t, const KvRows&, int64_t, float, float*, float*) = nullptr;
+  // attend (stats == nullptr) and attend_part
+  void (*attend)(const float*, const AttendShape&, const KvRows&, int64_t, float, float*, float*, float*) = nullptr;
   void (*silu_mul)(float*, const float*, int64_t) = nullptr;
   void (*pack_token)(ActFormat fmt, const float* x, int64_t k, uint8_t* dst) = nullptr;
   // One Q8_0 row of nb blocks (a multiple of 16) from the file layout into WeightLayout::kQ8_0Chunks

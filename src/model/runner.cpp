@@ -96,7 +96,7 @@ void Runner::reserve(int64_t n, int64_t n_out, int64_t max_pos) {
   grow(gate_, n * hp.n_ff);
   grow(up_, n * hp.n_ff);
   grow(rope_cs_, n * hp.n_rot);
-  grow(scores_, static_cast<size_t>(pool_.size() * (hp.n_head / hp.n_head_kv) * (max_pos + 1)));
+  grow(scores_, static_cast<size_t>(pool_.size() * hp.n_head * (max_pos + 1)));
   kv_rows_.resize(static_cast<size_t>(n * 2 * (max_pos + 1)));
   grow(out_x_, std::max<int64_t>(n_out, 1) * hp.n_embd);
   grow(logits_, std::max<int64_t>(n_out, 1) * hp.n_vocab);
@@ -195,17 +195,23 @@ std::span<const float> Runner::forward(std::span<const BatchToken> batch, KvCach
   return {logits_.data(), static_cast<size_t>(n_out * hp.n_vocab)};
 }
 
-// For each token and KV head: core::attend over positions 0..pos of the token's sequence for the query
-// heads that share the KV head, so each key and value row is read once per group. When there are fewer
-// (token, KV head) pairs than threads (one decoded token, few KV heads), each group is split into
-// parts so that every thread gets work.
+// Each token's attention over positions 0..pos of its sequence (core::attend: all heads, every KV row
+// read once, whole). When there are fewer tokens than threads (decoding one sequence), a token's
+// positions are split into parts that the threads compute apart (core::attend_part) and that are then
+// merged, so that both threads stream KV rows; a part has at least kMinPartPositions positions, and a
+// token has at most kMaxParts parts.
 void Runner::attention(std::span<const BatchToken> batch, const KvCache& cache, int64_t il) {
+  constexpr int64_t kMinPartPositions = 32, kMaxParts = 8;
   const HParams& hp = model_.hparams();
   const int64_t n = static_cast<int64_t>(batch.size());
-  const int64_t D = hp.head_dim, Q = hp.q_dim(), n_kv = hp.n_head_kv;
-  const int64_t group = hp.n_head / n_kv;
+  const int64_t D = hp.head_dim, Q = hp.q_dim(), H = hp.n_head;
+  const core::AttendShape shape{H, hp.n_head_kv, D};
   const float scale = 1.0f / std::sqrt(static_cast<float>(D));
+  const bool f16 = cache.type() == KvType::kF16;
   const int64_t stride = static_cast<int64_t>(kv_rows_.size()) / (2 * n);  // max_pos + 1 at reserve
+  const int64_t nth = pool_.size();
+  attn_items_.clear();
+  int32_t slots = 0;
   for (int64_t t = 0; t < n; ++t) {
     const BatchToken& b = batch[t];
     const void** k = &kv_rows_[t * 2 * stride];
@@ -214,25 +220,51 @@ void Runner::attention(std::span<const BatchToken> batch, const KvCache& cache, 
       k[j] = cache.k_row(il, b.seq, j);
       v[j] = cache.v_row(il, b.seq, j);
     }
+    const int64_t len = b.pos + 1;
+    const int64_t parts = n >= nth ? 1 : std::clamp<int64_t>(len / kMinPartPositions, 1, std::min(kMaxParts, (nth + n - 1) / n));
+    for (int64_t p = 0; p < parts; ++p) {
+      attn_items_.push_back({static_cast<int32_t>(t), static_cast<int32_t>(len * p / parts),
+                             static_cast<int32_t>(len * (p + 1) / parts), parts == 1 ? -1 : slots++});
+    }
   }
-  int64_t parts = 1;  // parts per group: the smallest divisor of group that gives every thread an item
-  while (parts < group && (group % parts != 0 || n * n_kv * parts < pool_.size())) ++parts;
-  const int64_t heads = group / parts;
-  const int64_t score_stride = static_cast<int64_t>(scores_.size()) / pool_.size();
+  if (part_out_.size() < static_cast<size_t>(slots * Q)) part_out_.resize(static_cast<size_t>(slots * Q));
+  if (part_stats_.size() < static_cast<size_t>(slots * 2 * H)) part_stats_.resize(static_cast<size_t>(slots * 2 * H));
+  const int64_t score_stride = static_cast<int64_t>(scores_.size()) / nth;
 
-  pool_.run([&](int ith, int nth) {
+  pool_.run([&](int ith, int nth_) {
     int64_t begin = 0, end = 0;
-    core::ThreadPool::chunk(n * n_kv * parts, ith, nth, 1, &begin, &end);
+    core::ThreadPool::chunk(static_cast<int64_t>(attn_items_.size()), ith, nth_, 1, &begin, &end);
     float* scores = &scores_[ith * score_stride];
-    for (int64_t item = begin; item < end; ++item) {
-      const int64_t t = item / (n_kv * parts), g = item / parts % n_kv, part = item % parts;
-      const void* const* k = &kv_rows_[t * 2 * stride];
-      const core::KvRows rows{k, k + stride, g * D, cache.type() == KvType::kF16};
-      const int64_t h0 = g * group + part * heads;  // first query head of this item
-      core::attend(&q_[t * Q + h0 * D], heads, D, rows, batch[t].pos + 1, scale, scores, &att_[t * Q + h0 * D],
-                   path_);
+    for (int64_t i = begin; i < end; ++i) {
+      const AttnItem& it = attn_items_[i];
+      const void* const* k = &kv_rows_[it.t * 2 * stride];
+      const core::KvRows rows{k + it.p0, k + stride + it.p0, f16};
+      const float* q = &q_[it.t * Q];
+      if (it.slot < 0) {
+        core::attend(q, shape, rows, it.p1 - it.p0, scale, scores, &att_[it.t * Q], path_);
+      } else {
+        core::attend_part(q, shape, rows, it.p1 - it.p0, scale, scores, &part_out_[it.slot * Q],
+                          &part_stats_[it.slot * 2 * H], path_);
+      }
     }
   });
+  // Merge split tokens: their parts are consecutive items with consecutive slots.
+  for (size_t i = 0; i < attn_items_.size();) {
+    const AttnItem& first = attn_items_[i];
+    size_t e = i + 1;
+    while (e < attn_items_.size() && attn_items_[e].t == first.t) ++e;
+    if (first.slot >= 0) {
+      const float* outs[kMaxParts];
+      const float* stats[kMaxParts];
+      const int64_t parts = static_cast<int64_t>(e - i);
+      for (int64_t p = 0; p < parts; ++p) {
+        outs[p] = &part_out_[(first.slot + p) * Q];
+        stats[p] = &part_stats_[(first.slot + p) * 2 * H];
+      }
+      core::attend_merge(outs, stats, parts, shape, &att_[first.t * Q]);
+    }
+    i = e;
+  }
 }
 
 }  // namespace muse::model

@@ -92,6 +92,13 @@ class Runner {
   std::vector<float> rope_cs_;  // (N, n_rot) cos/sin pairs per token
   std::vector<float> scores_;   // (n_threads, group, max_pos + 1) attention scores per worker
   std::vector<const void*> kv_rows_;  // (N, 2, max_pos + 1) each token's K then V row pointers
+  struct AttnItem {
+    int32_t t, p0, p1;  // token, positions [p0, p1)
+    int32_t slot;       // -1: the token's whole attention; else its partial result's slot
+  };
+  std::vector<AttnItem> attn_items_;
+  std::vector<float> part_out_;    // (slots, Q) unnormalized partial attention outputs
+  std::vector<float> part_stats_;  // (slots, 2 * n_head) their softmax max and sum per head
   std::vector<float> out_x_;    // (n_out, C) final normed rows that need logits
   std::vector<float> logits_;   // (n_out, V)
 };

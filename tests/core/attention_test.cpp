@@ -12,7 +12,7 @@
 namespace muse::core {
 namespace {
 
-// A KV cache stand-in: n_pos rows of row_dim elements, each in its own place in one buffer (the
+// A KV cache stand-in: n_pos key and value rows of row_dim elements, each in its own place in one buffer (the
 // positions shuffled, as pages of a real cache are), with the row pointers attend() reads.
 struct Rows {
   std::vector<float> f32;     // the values, position-major after shuffling
@@ -44,25 +44,27 @@ struct Rows {
   }
 };
 
-// The definition, one head at a time, in double.
-std::vector<double> attend_direct(const std::vector<float>& q, int64_t n_q, int64_t d, const Rows& r,
-                                  int64_t offset, bool half, int64_t n_pos, double scale) {
-  std::vector<double> out(static_cast<size_t>(n_q * d), 0.0);
-  for (int64_t i = 0; i < n_q; ++i) {
-    std::vector<double> s(static_cast<size_t>(n_pos));
+// The definition, one head at a time, in double: query head h reads KV head h / (n_head / n_kv) of
+// positions [p0, p1).
+std::vector<double> attend_direct(const std::vector<float>& q, const AttendShape& sh, const Rows& r,
+                                  bool half, int64_t p0, int64_t p1, double scale) {
+  const int64_t d = sh.d, group = sh.n_head / sh.n_kv;
+  std::vector<double> out(static_cast<size_t>(sh.n_head * d), 0.0);
+  for (int64_t h = 0; h < sh.n_head; ++h) {
+    const int64_t off = h / group * d;
+    std::vector<double> s;
     double m = -INFINITY, sum = 0;
-    for (int64_t j = 0; j < n_pos; ++j) {
+    for (int64_t j = p0; j < p1; ++j) {
       double dot = 0;
-      for (int64_t e = 0; e < d; ++e)
-        dot += q[static_cast<size_t>(i * d + e)] * r.at(r.k, j, offset + e, half);
-      s[static_cast<size_t>(j)] = dot * scale;
-      m = std::max(m, s[static_cast<size_t>(j)]);
+      for (int64_t e = 0; e < d; ++e) dot += q[static_cast<size_t>(h * d + e)] * r.at(r.k, j, off + e, half);
+      s.push_back(dot * scale);
+      m = std::max(m, s.back());
     }
     for (double& x : s) sum += (x = std::exp(x - m));
-    for (int64_t j = 0; j < n_pos; ++j) {
+    for (int64_t j = p0; j < p1; ++j) {
       for (int64_t e = 0; e < d; ++e) {
-        out[static_cast<size_t>(i * d + e)] +=
-            s[static_cast<size_t>(j)] / sum * r.at(r.v, j, offset + e, half);
+        out[static_cast<size_t>(h * d + e)] +=
+            s[static_cast<size_t>(j - p0)] / sum * r.at(r.v, j, off + e, half);
       }
     }
   }
@@ -70,8 +72,8 @@ std::vector<double> attend_direct(const std::vector<float>& q, int64_t n_q, int6
 }
 
 // Every available path, F16 and F32 rows, head dims that do and do not fill whole vectors (8: the
-// 16-lane path falls back to scalar code), groups of 1-8 query heads, 1 to 70 positions (softmax
-// tails around the vector widths), and a KV head that starts inside the row (offset).
+// 16-lane path falls back to scalar code), 1-2 KV heads with groups of 1-4 query heads, and 1 to 70
+// positions (softmax tails around the vector widths).
 TEST(Attention, EveryPathMatchesTheDefinition) {
   std::mt19937 rng(11);
   std::normal_distribution<float> dist;
@@ -79,24 +81,69 @@ TEST(Attention, EveryPathMatchesTheDefinition) {
     if (!kernel_path_available(path)) continue;
     for (bool half : {true, false}) {
       for (int64_t d : {8, 32, 64, 128}) {
-        for (int64_t n_q : {1, 3, 8}) {
+        for (const AttendShape sh : {AttendShape{1, 1, d}, AttendShape{3, 1, d}, AttendShape{8, 2, d}}) {
           for (int64_t n_pos : {1, 7, 16, 17, 70}) {
             SCOPED_TRACE("path " + std::to_string(static_cast<int>(path)) + (half ? " f16" : " f32") +
-                         " d=" + std::to_string(d) + " n_q=" + std::to_string(n_q) +
-                         " n_pos=" + std::to_string(n_pos));
-            const Rows r(n_pos, 2 * d, half, rng);
-            std::vector<float> q(static_cast<size_t>(n_q * d)), scores(static_cast<size_t>(n_q * n_pos));
+                         " d=" + std::to_string(d) + " heads=" + std::to_string(sh.n_head) + "/" +
+                         std::to_string(sh.n_kv) + " n_pos=" + std::to_string(n_pos));
+            const Rows r(n_pos, sh.n_kv * d, half, rng);
+            std::vector<float> q(static_cast<size_t>(sh.n_head * d)),
+                scores(static_cast<size_t>(sh.n_head * n_pos));
             std::vector<float> out(q.size(), NAN);
             for (float& x : q) x = 2.0f * dist(rng);  // peaked softmaxes as well as flat ones
             const float scale = 1.0f / std::sqrt(static_cast<float>(d));
-            attend(q.data(), n_q, d, KvRows{r.k.data(), r.v.data(), d, half}, n_pos, scale, scores.data(),
+            attend(q.data(), sh, KvRows{r.k.data(), r.v.data(), half}, n_pos, scale, scores.data(),
                    out.data(), path);
-            const std::vector<double> want = attend_direct(q, n_q, d, r, d, half, n_pos, scale);
+            const std::vector<double> want = attend_direct(q, sh, r, half, 0, n_pos, scale);
             for (size_t i = 0; i < out.size(); ++i)
               ASSERT_NEAR(out[i], want[i], 2e-5 * (1 + std::fabs(want[i]))) << i;
           }
         }
       }
+    }
+  }
+}
+
+// Positions split into parts (as threads split one decoded token), computed apart and merged, give
+// the attention over all of them; one part alone is its own positions' attention.
+TEST(Attention, PartsMergeToTheWhole) {
+  std::mt19937 rng(12);
+  std::normal_distribution<float> dist;
+  const AttendShape sh{8, 2, 64};
+  const int64_t n_pos = 100;
+  const Rows r(n_pos, sh.n_kv * sh.d, true, rng);
+  std::vector<float> q(static_cast<size_t>(sh.n_head * sh.d)), scores(static_cast<size_t>(sh.n_head * n_pos));
+  for (float& x : q) x = 2.0f * dist(rng);
+  const float scale = 0.125f;
+  const std::vector<double> whole = attend_direct(q, sh, r, true, 0, n_pos, scale);
+  for (KernelPath path : {KernelPath::kScalar, KernelPath::kAvx2, KernelPath::kAvx512}) {
+    if (!kernel_path_available(path)) continue;
+    for (int64_t parts : {1, 2, 3, 8}) {
+      SCOPED_TRACE("path " + std::to_string(static_cast<int>(path)) + " parts=" + std::to_string(parts));
+      std::vector<std::vector<float>> outs(static_cast<size_t>(parts)), stats(outs.size());
+      std::vector<const float*> po, ps;
+      for (int64_t p = 0; p < parts; ++p) {
+        const int64_t p0 = n_pos * p / parts, p1 = n_pos * (p + 1) / parts;
+        outs[p].assign(q.size(), NAN);
+        stats[p].assign(static_cast<size_t>(2 * sh.n_head), NAN);
+        attend_part(q.data(), sh, KvRows{r.k.data() + p0, r.v.data() + p0, true}, p1 - p0, scale,
+                    scores.data(), outs[p].data(), stats[p].data(), path);
+        po.push_back(outs[p].data());
+        ps.push_back(stats[p].data());
+        if (p == 1) {  // normalizing one part by its own sum is that part's attention
+          const std::vector<double> want = attend_direct(q, sh, r, true, p0, p1, scale);
+          for (int64_t h = 0; h < sh.n_head; ++h) {
+            for (int64_t e = 0; e < sh.d; ++e) {
+              const size_t i = static_cast<size_t>(h * sh.d + e);
+              ASSERT_NEAR(outs[p][i] / stats[p][2 * h + 1], want[i], 2e-5 * (1 + std::fabs(want[i])));
+            }
+          }
+        }
+      }
+      std::vector<float> out(q.size(), NAN);
+      attend_merge(po.data(), ps.data(), parts, sh, out.data());
+      for (size_t i = 0; i < out.size(); ++i)
+        ASSERT_NEAR(out[i], whole[i], 2e-5 * (1 + std::fabs(whole[i]))) << i;
     }
   }
 }
@@ -109,7 +156,7 @@ TEST(Attention, OnePositionReturnsItsValue) {
   std::vector<float> q = {100, -100, 3, 0, 0, 0, 0, 1}, out(8), scores(1);
   for (KernelPath path : {KernelPath::kScalar, KernelPath::kAvx2, KernelPath::kAvx512}) {
     if (!kernel_path_available(path)) continue;
-    attend(q.data(), 1, 8, KvRows{kp, vp, 0, false}, 1, 1.0f, scores.data(), out.data(), path);
+    attend(q.data(), AttendShape{1, 1, 8}, KvRows{kp, vp, false}, 1, 1.0f, scores.data(), out.data(), path);
     EXPECT_EQ(out, v);
   }
 }
