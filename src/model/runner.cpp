@@ -19,6 +19,11 @@ void rmsnorm(float* y, const float* x, const float* w, int64_t n, float eps) {
   for (int64_t i = 0; i < n; ++i) y[i] = x[i] * scale * w[i];
 }
 
+// y += x
+void add_row(float* y, const float* x, int64_t n) {
+  for (int64_t i = 0; i < n; ++i) y[i] += x[i];
+}
+
 void add_bias(float* y, const std::vector<float>& b, int64_t n_tokens) {
   if (b.empty()) return;
   const int64_t n = static_cast<int64_t>(b.size());
@@ -129,11 +134,30 @@ std::span<const float> Runner::forward(std::span<const BatchToken> batch, KvCach
   auto mm = [&](const core::WeightView& wv, const float* in, float* out) {
     core::matmul(pool_, wv, in, n, out, scratch_, path_);
   };
+  // The per-token work between the matmuls (norms, RoPE, KV stores, residual adds, the SwiGLU gate) runs
+  // on the pool for batches of kParallelTokens or more: on one thread it was ~7% of a prompt on two
+  // cores, and would be far more with many cores. Smaller batches (decode steps) keep it on the caller,
+  // where it costs less than waking the pool.
+  constexpr int64_t kParallelTokens = 4;
+  auto for_tokens = [&](auto&& fn) {
+    if (n < kParallelTokens || pool_.size() == 1) {
+      for (int64_t t = 0; t < n; ++t) fn(t);
+      return;
+    }
+    pool_.run([&](int ith, int nth) {
+      int64_t begin = 0, end = 0;
+      core::ThreadPool::chunk(n, ith, nth, 1, &begin, &end);
+      for (int64_t t = begin; t < end; ++t) fn(t);
+    });
+  };
 
   for (int64_t il = 0; il < hp.n_layer; ++il) {
     const LayerWeights& l = w.layers[il];
     // Attention block: x += Wo · attn(rope(Wq·n(x)), rope(Wk·n(x)), Wv·n(x))
-    for (int64_t t = 0; t < n; ++t) rmsnorm(&xn_[t * C], &x_[t * C], l.attn_norm.data(), C, hp.norm_eps);
+    for_tokens([&](int64_t t) {
+      if (il > 0) add_row(&x_[t * C], &xn_[t * C], C);  // the previous layer's FFN residual
+      rmsnorm(&xn_[t * C], &x_[t * C], l.attn_norm.data(), C, hp.norm_eps);
+    });
     const core::MatmulOut qkv[] = {{&l.attn_q, q_.data()}, {&l.attn_k, k_.data()}, {&l.attn_v, v_.data()}};
     timer.lap(Phase::kEmbedNorm);
     core::matmul_group(pool_, qkv, xn_.data(), n, scratch_, path_);
@@ -141,7 +165,7 @@ std::span<const float> Runner::forward(std::span<const BatchToken> batch, KvCach
     add_bias(q_.data(), l.attn_q_bias, n);
     add_bias(k_.data(), l.attn_k_bias, n);
     add_bias(v_.data(), l.attn_v_bias, n);
-    for (int64_t t = 0; t < n; ++t) {
+    for_tokens([&](int64_t t) {
       const float* cs = &rope_cs_[t * hp.n_rot];
       for (int64_t h = 0; h < hp.n_head; ++h) {
         float* qh = &q_[t * Q + h * D];
@@ -161,26 +185,28 @@ std::span<const float> Runner::forward(std::span<const BatchToken> batch, KvCach
         std::memcpy(cache.k_row(il, b.seq, b.pos), &k_[t * K], K * sizeof(float));
         std::memcpy(cache.v_row(il, b.seq, b.pos), &v_[t * K], K * sizeof(float));
       }
-    }
+    });
     timer.lap(Phase::kRopeStore);
     attention(batch, cache, il);
     timer.lap(Phase::kAttention);
     mm(l.attn_output, att_.data(), xn_.data());
     timer.lap(Phase::kAttnOut);
-    for (int64_t i = 0; i < n * C; ++i) x_[i] += xn_[i];
 
     // Feed-forward block: x += W_down · (silu(W_gate·n(x)) * (W_up·n(x)))
-    for (int64_t t = 0; t < n; ++t) rmsnorm(&xn_[t * C], &x_[t * C], l.ffn_norm.data(), C, hp.norm_eps);
+    for_tokens([&](int64_t t) {
+      add_row(&x_[t * C], &xn_[t * C], C);  // the attention residual
+      rmsnorm(&xn_[t * C], &x_[t * C], l.ffn_norm.data(), C, hp.norm_eps);
+    });
     const core::MatmulOut gate_up[] = {{&l.ffn_gate, gate_.data()}, {&l.ffn_up, up_.data()}};
     timer.lap(Phase::kEmbedNorm);
     core::matmul_group(pool_, gate_up, xn_.data(), n, scratch_, path_);
     timer.lap(Phase::kGateUp);
-    core::silu_mul(gate_.data(), up_.data(), n * F, path_);
+    for_tokens([&](int64_t t) { core::silu_mul(&gate_[t * F], &up_[t * F], F, path_); });
     timer.lap(Phase::kSilu);
     mm(l.ffn_down, gate_.data(), xn_.data());
-    timer.lap(Phase::kDown);
-    for (int64_t i = 0; i < n * C; ++i) x_[i] += xn_[i];
+    timer.lap(Phase::kDown);  // its residual is added with the next layer's norm
   }
+  for_tokens([&](int64_t t) { add_row(&x_[t * C], &xn_[t * C], C); });  // the last layer's FFN residual
 
   timer.lap(Phase::kEmbedNorm);
   int64_t o = 0;
