@@ -133,14 +133,19 @@ INSTANTIATE_TEST_SUITE_P(
     }()),
     case_name);
 
-// Several sequences in one batch give the same logits as running each sequence alone.
-TEST(Runner, MultiSequenceBatchMatchesSeparateRuns) {
+// A small random Q8_0 llama for the Runner tests.
+std::unique_ptr<Model> small_q8_0_model() {
   SyntheticSpec spec;
   spec.weight_type = DType::kQ8_0;
   spec.n_embd = 128;
   spec.n_ff = 256;
   spec.n_vocab = 200;
-  auto model = synthetic_model(spec);
+  return synthetic_model(spec);
+}
+
+// Several sequences in one batch give the same logits as running each sequence alone.
+TEST(Runner, MultiSequenceBatchMatchesSeparateRuns) {
+  auto model = small_q8_0_model();
   const int64_t V = model->hparams().n_vocab;
   core::ThreadPool pool(2);
   Runner runner(*model, pool);
@@ -173,12 +178,7 @@ TEST(Runner, MultiSequenceBatchMatchesSeparateRuns) {
 
 // A profile counts only the calls of its batch size, and timing the phases changes no result.
 TEST(Runner, ProfileTimesOnlyItsBatchSizeAndChangesNothing) {
-  SyntheticSpec spec;
-  spec.weight_type = DType::kQ8_0;
-  spec.n_embd = 128;
-  spec.n_ff = 256;
-  spec.n_vocab = 200;
-  auto model = synthetic_model(spec);
+  auto model = small_q8_0_model();
   core::ThreadPool pool(2);
   Runner plain(*model, pool), timed(*model, pool);
   PhaseProfile profile;  // batch_size 1: the single-token steps below, not the 3-token prompt
