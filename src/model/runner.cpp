@@ -257,11 +257,11 @@ void Runner::attention(std::span<const BatchToken> batch, const KvCache& cache, 
   if (part_stats_.size() < static_cast<size_t>(slots * 2 * H)) part_stats_.resize(static_cast<size_t>(slots * 2 * H));
   const int64_t score_stride = static_cast<int64_t>(scores_.size()) / nth;
 
+  // Items are dealt out in turn, not in contiguous ranges: in a prompt, token t attends over t + 1
+  // positions, so contiguous ranges would give the last thread most of the work.
   pool_.run([&](int ith, int nth_) {
-    int64_t begin = 0, end = 0;
-    core::ThreadPool::chunk(static_cast<int64_t>(attn_items_.size()), ith, nth_, 1, &begin, &end);
     float* scores = &scores_[ith * score_stride];
-    for (int64_t i = begin; i < end; ++i) {
+    for (int64_t i = ith; i < static_cast<int64_t>(attn_items_.size()); i += nth_) {
       const AttnItem& it = attn_items_[i];
       const void* const* k = &kv_rows_[it.t * 2 * stride];
       const core::KvRows rows{k + it.p0, k + stride + it.p0, f16};
