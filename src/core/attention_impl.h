@@ -13,11 +13,9 @@
 
 #include <algorithm>
 #include <cmath>
-#include <cstring>
 #include <limits>
 
 #include "core/attention.h"
-#include "core/error.h"
 #include "core/quant.h"
 
 namespace muse::core::detail {

@@ -91,8 +91,7 @@ struct KernelSet {
   TileFn q8_0 = nullptr, q4_0 = nullptr, q4_k = nullptr, q5_k = nullptr, q6_k = nullptr;
   TileFn q8_0_chunks = nullptr;  // Q8_0 in WeightLayout::kQ8_0Chunks, kQ8_0 activations
   void (*f32_to_f16_row)(const float*, uint16_t*, int64_t) = nullptr;
-  // attention.h's attend and silu_mul (attention_impl.h, instantiated per ISA).
-  // attend (stats == nullptr) and attend_part
+  // attention.h's attend (stats == nullptr) and attend_part, and silu_mul (attention_impl.h, per ISA).
   void (*attend)(const float*, const AttendShape&, const KvRows&, int64_t, float, float*, float*, float*) = nullptr;
   void (*silu_mul)(float*, const float*, int64_t) = nullptr;
   void (*pack_token)(ActFormat fmt, const float* x, int64_t k, uint8_t* dst) = nullptr;

@@ -80,8 +80,7 @@ void Storage::release() noexcept {
 }
 
 // Small buffers get an exact size (so sanitizers see any over-read); big ones are rounded up to whole
-// huge pages and advised to use them, so that streaming the weights does not miss the TLB every 4 KiB
-// (a synthetic TinyLlama in 4 KiB pages decoded ~10% slower than the same bytes read from a file).
+// huge pages and advised to use them, so that streaming the weights does not miss the TLB every 4 KiB.
 Storage Storage::allocate(size_t total, const std::string& what) {
   const size_t capacity = total >= kHugePage ? (total + kHugePage - 1) / kHugePage * kHugePage : total;
   Storage s;

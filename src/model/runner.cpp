@@ -247,7 +247,8 @@ void Runner::attention(std::span<const BatchToken> batch, const KvCache& cache, 
       v[j] = cache.v_row(il, b.seq, j);
     }
     const int64_t len = b.pos + 1;
-    const int64_t parts = n >= nth ? 1 : std::clamp<int64_t>(len / kMinPartPositions, 1, std::min(kMaxParts, (nth + n - 1) / n));
+    const int64_t max_parts = std::min(kMaxParts, (nth + n - 1) / n);
+    const int64_t parts = n >= nth ? 1 : std::clamp<int64_t>(len / kMinPartPositions, 1, max_parts);
     for (int64_t p = 0; p < parts; ++p) {
       attn_items_.push_back({static_cast<int32_t>(t), static_cast<int32_t>(len * p / parts),
                              static_cast<int32_t>(len * (p + 1) / parts), parts == 1 ? -1 : slots++});

@@ -33,9 +33,9 @@ struct BatchToken {
 // Where forward() spends its time, summed over the calls whose batch has `batch_size` tokens (so that a
 // benchmark can profile decode steps and skip the prefill). Phases, per layer unless noted:
 enum class Phase {
-  kEmbedNorm,   // embedding lookups, RMSNorms, biases, residual adds (single-threaded)
+  kEmbedNorm,   // embedding lookups, RMSNorms, biases, residual adds
   kQkv,         // Q, K and V matmuls
-  kRopeStore,   // RoPE (and Q/K norms) and writing K, V to the cache (single-threaded)
+  kRopeStore,   // RoPE (and Q/K norms) and writing K, V to the cache
   kAttention,   // softmax(QK^T) V over the cache
   kAttnOut,     // output projection
   kGateUp,      // FFN gate and up matmuls
@@ -90,7 +90,7 @@ class Runner {
   std::vector<float> gate_;     // (N, F)
   std::vector<float> up_;       // (N, F)
   std::vector<float> rope_cs_;  // (N, n_rot) cos/sin pairs per token
-  std::vector<float> scores_;   // (n_threads, group, max_pos + 1) attention scores per worker
+  std::vector<float> scores_;   // (n_threads, n_head, max_pos + 1) attention scores per worker
   std::vector<const void*> kv_rows_;  // (N, 2, max_pos + 1) each token's K then V row pointers
   struct AttnItem {
     int32_t t, p0, p1;  // token, positions [p0, p1)
