@@ -110,15 +110,19 @@ void run_train_sft(const TrainSftFlags& f) {
   std::unique_ptr<train::Model> init;
   std::vector<std::string> init_tokens;
   if (!f.init.empty() && f.resume.empty()) {
-    // Warm start: the block weights as they are, the embedding rows matched by token text, so a model
-    // trained on an older vocabulary of the task language carries over to this one.
+    // Warm start: the block weights as they are (placed in a deeper or wider model when the config grows
+    // it), the embedding rows matched by token text, so a model trained on an older vocabulary of the
+    // task language carries over to this one.
     const std::unique_ptr<gguf::File> file = gguf::File::open(f.init);
     init = train::model_from_gguf(*file);
     init_tokens = file->get_string_array("tokenizer.ggml.tokens");
     cfg.warm_start = [&](train::Model& m) {
       const int64_t matched = train::warm_start(*init, init_tokens, m, nv.tokens);
-      std::fprintf(stderr, "muse train sft: warm start from %s: all block weights, %lld of %lld embedding rows\n",
-                   f.init.c_str(), static_cast<long long>(matched), static_cast<long long>(m.config().vocab));
+      std::fprintf(stderr, "muse train sft: warm start from %s: all block weights (%lld -> %lld layers, ffn %lld -> "
+                   "%lld), %lld of %lld embedding rows\n", f.init.c_str(), static_cast<long long>(init->config().n_layers),
+                   static_cast<long long>(m.config().n_layers), static_cast<long long>(init->config().ffn_dim),
+                   static_cast<long long>(m.config().ffn_dim), static_cast<long long>(matched),
+                   static_cast<long long>(m.config().vocab));
     };
   }
   std::error_code ec;

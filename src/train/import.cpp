@@ -1,9 +1,11 @@
 #include "train/import.h"
 
+#include <algorithm>
 #include <cstring>
 #include <fstream>
 #include <string_view>
 #include <unordered_map>
+#include <vector>
 
 #include "core/dtype.h"
 #include "core/error.h"
@@ -65,37 +67,60 @@ int64_t warm_start(const Model& from, std::span<const std::string> from_tokens, 
                    std::span<const std::string> to_tokens) {
   const ModelConfig& a = from.config();
   const ModelConfig& b = to.config();
-  if (a.dim != b.dim || a.n_layers != b.n_layers || a.n_heads != b.n_heads || a.n_kv_heads != b.n_kv_heads ||
-      a.ffn_dim != b.ffn_dim) {
+  if (a.dim != b.dim || a.n_heads != b.n_heads || a.n_kv_heads != b.n_kv_heads || b.n_layers < a.n_layers ||
+      b.ffn_dim < a.ffn_dim) {
     fail(ErrorCode::kInvalidArgument,
-         "warm start: the initial model (dim {}, layers {}, heads {}/{}, ffn {}) has another shape than the "
-         "configured one (dim {}, layers {}, heads {}/{}, ffn {})",
+         "warm start: the initial model (dim {}, layers {}, heads {}/{}, ffn {}) cannot become the configured one "
+         "(dim {}, layers {}, heads {}/{}, ffn {}): dim and heads must match, layers and ffn may only grow",
          a.dim, a.n_layers, a.n_heads, a.n_kv_heads, a.ffn_dim, b.dim, b.n_layers, b.n_heads, b.n_kv_heads, b.ffn_dim);
   }
   if (static_cast<int64_t>(from_tokens.size()) != a.vocab || static_cast<int64_t>(to_tokens.size()) != b.vocab) {
     fail(ErrorCode::kInvalidArgument, "warm start: {} / {} token texts for vocabularies of {} / {} rows",
          from_tokens.size(), to_tokens.size(), a.vocab, b.vocab);
   }
+  const int64_t C = a.dim, QD = a.q_dim(), KD = a.kv_dim(), Fa = a.ffn_dim, Fb = b.ffn_dim;
+  const WeightViews<const float> src = from.weights();
+  const WeightViews<float> dst = to.weights();
+
   std::unordered_map<std::string_view, int64_t> row_of;
   for (size_t i = 0; i < from_tokens.size(); ++i) row_of.emplace(from_tokens[i], static_cast<int64_t>(i));
   int64_t matched = 0;
-  const auto& src = from.tensors();
-  for (size_t t = 0; t < src.size(); ++t) {
-    const TensorSpec& s = src[t];
-    const TensorSpec& d = to.tensors()[t];
-    MUSE_ASSERT(s.name == d.name && s.cols == d.cols);
-    const float* in = from.params().data() + s.offset;
-    float* out = to.params().data() + d.offset;
-    if (s.name != "token_embd.weight") {
-      std::copy(in, in + s.n_elements(), out);
-      continue;
+  for (int64_t r = 0; r < b.vocab; ++r) {
+    const auto it = row_of.find(to_tokens[static_cast<size_t>(r)]);
+    if (it == row_of.end()) continue;  // a new token keeps its fresh initialisation
+    std::copy_n(src.token_embd + it->second * C, C, dst.token_embd + r * C);
+    ++matched;
+  }
+  std::copy_n(src.output_norm, C, dst.output_norm);
+
+  // Layers: old layer i lands at i * Lb / La, spreading the new ones between them. A new layer's two
+  // projections into the residual stream start at zero, so it adds nothing until training moves them.
+  std::vector<bool> is_old(static_cast<size_t>(b.n_layers), false);
+  for (int64_t i = 0; i < a.n_layers; ++i) {
+    const int64_t j = i * b.n_layers / a.n_layers;
+    is_old[static_cast<size_t>(j)] = true;
+    const LayerViews<const float>& s = src.layers[static_cast<size_t>(i)];
+    const LayerViews<float>& d = dst.layers[static_cast<size_t>(j)];
+    std::copy_n(s.attn_norm, C, d.attn_norm);
+    std::copy_n(s.attn_q, QD * C, d.attn_q);
+    std::copy_n(s.attn_k, KD * C, d.attn_k);
+    std::copy_n(s.attn_v, KD * C, d.attn_v);
+    std::copy_n(s.attn_output, C * QD, d.attn_output);
+    std::copy_n(s.ffn_norm, C, d.ffn_norm);
+    // A wider FFN: the old hidden units come first; the new ones keep their fresh gate and up rows and
+    // get zero ffn_down columns, so they too add nothing at first.
+    std::copy_n(s.ffn_gate, Fa * C, d.ffn_gate);
+    std::copy_n(s.ffn_up, Fa * C, d.ffn_up);
+    for (int64_t r = 0; r < C; ++r) {
+      std::copy_n(s.ffn_down + r * Fa, Fa, d.ffn_down + r * Fb);
+      std::fill(d.ffn_down + r * Fb + Fa, d.ffn_down + (r + 1) * Fb, 0.0f);
     }
-    for (int64_t r = 0; r < d.rows; ++r) {
-      const auto it = row_of.find(to_tokens[static_cast<size_t>(r)]);
-      if (it == row_of.end()) continue;  // a new token keeps its fresh initialisation
-      std::copy(in + it->second * s.cols, in + (it->second + 1) * s.cols, out + r * d.cols);
-      ++matched;
-    }
+  }
+  for (int64_t j = 0; j < b.n_layers; ++j) {
+    if (is_old[static_cast<size_t>(j)]) continue;
+    const LayerViews<float>& d = dst.layers[static_cast<size_t>(j)];
+    std::fill_n(d.attn_output, C * QD, 0.0f);
+    std::fill_n(d.ffn_down, C * Fb, 0.0f);
   }
   return matched;
 }

@@ -24,12 +24,15 @@ std::unique_ptr<Model> model_from_gguf(const gguf::File& file);
 // A path whose first 8 bytes are the checkpoint magic is read as a checkpoint, anything else as GGUF.
 std::unique_ptr<Model> load_model_for_training(const std::string& path);
 
-// Warm start (`muse train sft --init`): copies `from` into `to`, a model of the same shape whose vocabulary
-// and context length may differ. Every block tensor and norm is copied as is; each embedding row of `to`
+// Warm start (`muse train sft --init`): copies `from` into `to`, whose vocabulary and context length may
+// differ, and which may be deeper or have a wider FFN (the same dim and heads). Each embedding row of `to`
 // takes the row of the token with the same text in `from` (so a retrained vocabulary keeps what the old
-// model knew of every token they share), and a token `from` lacks keeps `to`'s initialisation.
-// Returns the number of embedding rows copied. Throws kInvalidArgument when the shapes differ or the
-// token lists do not match the vocabularies.
+// model knew of every token they share); a token `from` lacks keeps `to`'s initialisation.
+// Growth keeps the function: old layer i becomes layer i * to_layers / from_layers, and every new layer and
+// new FFN unit keeps its fresh input weights but gets zero output weights (attn_output, ffn_down), so the
+// grown model computes what `from` computed until training moves them.
+// Returns the number of embedding rows copied. Throws kInvalidArgument when dim or heads differ, layers or
+// ffn would shrink, or the token lists do not match the vocabularies.
 int64_t warm_start(const Model& from, std::span<const std::string> from_tokens, Model& to,
                    std::span<const std::string> to_tokens);
 

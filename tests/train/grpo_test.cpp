@@ -4,9 +4,11 @@
 
 #include <gtest/gtest.h>
 
+#include <algorithm>
 #include <cmath>
 #include <cstdio>
 #include <filesystem>
+#include <utility>
 #include <unistd.h>
 
 #include "core/dtype.h"
@@ -527,15 +529,78 @@ TEST(GrpoImportTest, WarmStartCopiesBlocksAndMatchesEmbeddingRowsByText) {
     const TensorSpec& d = to.tensors()[t];
     for (int64_t i = 0; i < s.n_elements(); ++i) ASSERT_EQ(to.params()[d.offset + i], from.params()[s.offset + i]) << s.name;
   }
-  ModelConfig wide = b;
-  wide.ffn_dim = 48;
-  Model other(wide);
-  try {
-    warm_start(from, from_tokens, other, to_tokens);
-    FAIL() << "a model of another shape was accepted";
-  } catch (const Error& e) {
-    EXPECT_NE(std::string(e.what()).find("ffn 32"), std::string::npos) << e.what();
+  // Not a growth: another dim, a narrower FFN, fewer layers.
+  ModelConfig other_dim = b, narrow = b, deep = a;
+  other_dim.dim = 32;
+  narrow.ffn_dim = 16;
+  deep.n_layers = 2;
+  const Model deeper(deep);
+  const std::pair<const Model*, ModelConfig> cases[] = {{&from, other_dim}, {&from, narrow}, {&deeper, b}};
+  for (const auto& [init, target] : cases) {
+    Model other(target);
+    try {
+      warm_start(*init, from_tokens, other, to_tokens);
+      FAIL() << "a model that is not a growth of the initial one was accepted";
+    } catch (const Error& e) {
+      EXPECT_NE(std::string(e.what()).find("may only grow"), std::string::npos) << e.what();
+    }
   }
+}
+
+// Growing a model (more layers, a wider FFN) keeps its function: the same losses on a batch before any
+// training, while the new layers' output weights get gradients, so training can put them to use.
+TEST(GrpoImportTest, WarmStartIntoADeeperWiderModelKeepsItsLosses) {
+  ModelConfig a = toy_config();
+  a.n_layers = 2;
+  ModelConfig b = a;
+  b.n_layers = 5;
+  b.ffn_dim = 48;
+  Model from(a), to(b);
+  from.init_weights(1);
+  to.init_weights(2);
+  Rng rng(3);
+  for (float& p : from.params()) p += static_cast<float>(0.2 * rng.normal());  // norms away from 1 too
+  std::vector<std::string> tokens;
+  for (int64_t i = 0; i < a.vocab; ++i) tokens.push_back("t" + std::to_string(i));
+  EXPECT_EQ(warm_start(from, tokens, to, tokens), a.vocab);
+
+  const int64_t B = 2, T = 7;
+  Batch batch;
+  batch.B = B;
+  batch.T = T;
+  for (int64_t i = 0; i < B * T; i++) {
+    batch.inputs.push_back(static_cast<int32_t>(rng.below(a.vocab)));
+    batch.targets.push_back(static_cast<int32_t>(rng.below(a.vocab)));
+    batch.mask.push_back(1);
+  }
+  core::ThreadPool pool(1);
+  Workspace ws_a(a, B, T), ws_b(b, B, T);
+  forward(pool, from, ws_a, batch);
+  forward(pool, to, ws_b, batch);
+  for (int64_t i = 0; i < B * T; i++) EXPECT_NEAR(ws_b.losses()[i], ws_a.losses()[i], 1e-5f) << "position " << i;
+
+  // Layers 0, 2, 4 hold the old ones (i * 5 / 2); 1 and 3 are new, zero into the stream, but learning.
+  const WeightViews<const float> w = std::as_const(to).weights();
+  EXPECT_EQ(w.layers[2].attn_q[5], from.weights().layers[1].attn_q[5]);
+  to.zero_grad();
+  backward(pool, to, ws_b);
+  const WeightViews<float> g = to.grad_views();
+  for (int64_t l : {1, 3}) {
+    const LayerViews<const float>& nl = w.layers[static_cast<size_t>(l)];
+    EXPECT_TRUE(std::all_of(nl.attn_output, nl.attn_output + a.dim * a.q_dim(), [](float x) { return x == 0.0f; }));
+    EXPECT_TRUE(std::all_of(nl.ffn_down, nl.ffn_down + a.dim * b.ffn_dim, [](float x) { return x == 0.0f; }));
+    const LayerViews<float>& gl = g.layers[static_cast<size_t>(l)];
+    EXPECT_TRUE(std::any_of(gl.attn_output, gl.attn_output + a.dim * a.q_dim(), [](float x) { return x != 0.0f; }));
+    EXPECT_TRUE(std::any_of(gl.ffn_down, gl.ffn_down + a.dim * b.ffn_dim, [](float x) { return x != 0.0f; }));
+  }
+  // The new hidden units of an old layer: zero ffn_down columns with a gradient.
+  const LayerViews<float>& g0 = g.layers[0];
+  bool new_unit_learns = false;
+  for (int64_t r = 0; r < a.dim; ++r) {
+    EXPECT_EQ(w.layers[0].ffn_down[r * b.ffn_dim + a.ffn_dim], 0.0f);
+    new_unit_learns |= g0.ffn_down[r * b.ffn_dim + a.ffn_dim] != 0.0f;
+  }
+  EXPECT_TRUE(new_unit_learns);
 }
 
 }  // namespace
