@@ -93,6 +93,19 @@ TEST(GrpoRewardTest, PercentileByNearestRank) {
 // ----------------------------------------------------------------------------------------------------
 // the policy-gradient weights: d(loss)/d(params) through train::backward(dloss) vs finite differences
 
+// B rows of T random tokens and targets; the loss counts every position from `prompt` on.
+Batch random_batch(Rng& rng, int64_t B, int64_t T, int64_t vocab, int64_t prompt) {
+  Batch b;
+  b.B = B;
+  b.T = T;
+  for (int64_t i = 0; i < B * T; i++) {
+    b.inputs.push_back(static_cast<int32_t>(rng.below(vocab)));
+    b.targets.push_back(static_cast<int32_t>(rng.below(vocab)));
+    b.mask.push_back(i % T >= prompt);
+  }
+  return b;
+}
+
 TEST(GrpoLossTest, PolicyGradientMatchesFiniteDifferences) {
   ModelConfig c;
   c.dim = 8;
@@ -107,14 +120,7 @@ TEST(GrpoLossTest, PolicyGradientMatchesFiniteDifferences) {
   Rng rng(5);
   for (float& p : model.params()) p += static_cast<float>(0.3 * rng.normal());
   const int64_t B = 2, T = 6;
-  Batch b;
-  b.B = B;
-  b.T = T;
-  for (int64_t i = 0; i < B * T; i++) {
-    b.inputs.push_back(static_cast<int32_t>(rng.below(c.vocab)));
-    b.targets.push_back(static_cast<int32_t>(rng.below(c.vocab)));
-    b.mask.push_back(i % T >= 2);  // positions 0, 1: the prompt
-  }
+  const Batch b = random_batch(rng, B, T, c.vocab, 2);  // positions 0, 1: the prompt
   const float adv[2] = {1.3f, -0.7f};
   core::ThreadPool pool(1);
   Workspace ws(c, B, T);
@@ -565,14 +571,7 @@ TEST(GrpoImportTest, WarmStartIntoADeeperWiderModelKeepsItsLosses) {
   EXPECT_EQ(warm_start(from, tokens, to, tokens), a.vocab);
 
   const int64_t B = 2, T = 7;
-  Batch batch;
-  batch.B = B;
-  batch.T = T;
-  for (int64_t i = 0; i < B * T; i++) {
-    batch.inputs.push_back(static_cast<int32_t>(rng.below(a.vocab)));
-    batch.targets.push_back(static_cast<int32_t>(rng.below(a.vocab)));
-    batch.mask.push_back(1);
-  }
+  const Batch batch = random_batch(rng, B, T, a.vocab, 0);
   core::ThreadPool pool(1);
   Workspace ws_a(a, B, T), ws_b(b, B, T);
   forward(pool, from, ws_a, batch);
