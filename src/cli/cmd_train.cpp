@@ -147,10 +147,15 @@ void run_train_sft(const TrainSftFlags& f) {
 
   const std::string gguf_path = (std::filesystem::path(f.out) / "muse-nano-sft.gguf").string();
   train::export_gguf(*r.model, gguf_path, [&](gguf::Writer& w) { train::add_nano_tokenizer_to_gguf(nv, w); });
-  const float first = r.history.empty() ? 0.0f : r.history.front().loss;
+  if (r.history.empty() || r.tokens_per_s <= 0.0) {
+    // Resumed from a checkpoint already at the configured step count: nothing trained, exported as it is.
+    std::fprintf(stderr, "muse train sft: the checkpoint is at step %lld of %lld, nothing left to train; wrote %s\n",
+                 static_cast<long long>(r.steps), static_cast<long long>(cfg.steps), gguf_path.c_str());
+    return;
+  }
   std::fprintf(stderr, "\nmuse train sft: %lld steps, loss %.4f (step 1) -> %.4f (last window), %.0f tokens/s; wrote %s\n",
-               static_cast<long long>(r.steps), static_cast<double>(first), static_cast<double>(r.final_loss),
-               r.tokens_per_s, gguf_path.c_str());
+               static_cast<long long>(r.steps), static_cast<double>(r.history.front().loss),
+               static_cast<double>(r.final_loss), r.tokens_per_s, gguf_path.c_str());
 }
 
 struct TrainGrpoFlags {
