@@ -18,7 +18,7 @@ if [[ ! -f "$model" ]]; then
 fi
 if [[ -t 0 && -z ${MUSE_MODEL:-} ]]; then
   cat >&2 <<'EOF'
-quickstart: chatting with muse-nano, a 5M-parameter model trained from scratch on arithmetic, word
+quickstart: chatting with muse-nano, a 10M-parameter model trained from scratch on arithmetic, word
 problems and lists (models/muse-nano.md). It was trained on one question per conversation: type /reset
 before the next question. Try:
   Compute 4508 + 2779.
