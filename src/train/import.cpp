@@ -5,7 +5,6 @@
 #include <fstream>
 #include <string_view>
 #include <unordered_map>
-#include <vector>
 
 #include "core/dtype.h"
 #include "core/error.h"
@@ -93,34 +92,26 @@ int64_t warm_start(const Model& from, std::span<const std::string> from_tokens, 
   }
   std::copy_n(src.output_norm, C, dst.output_norm);
 
-  // Layers: old layer i lands at i * Lb / La, spreading the new ones between them. A new layer's two
-  // projections into the residual stream start at zero, so it adds nothing until training moves them.
-  std::vector<bool> is_old(static_cast<size_t>(b.n_layers), false);
+  // Layers: old layer i lands at i * Lb / La, spreading the new ones between them. Every projection into
+  // the residual stream starts at zero, so a new layer (and a new FFN unit of an old one) adds nothing
+  // until training moves it; the old layers then overwrite their own with the old values.
+  for (const LayerViews<float>& d : dst.layers) {
+    std::fill_n(d.attn_output, C * QD, 0.0f);
+    std::fill_n(d.ffn_down, C * Fb, 0.0f);
+  }
   for (int64_t i = 0; i < a.n_layers; ++i) {
-    const int64_t j = i * b.n_layers / a.n_layers;
-    is_old[static_cast<size_t>(j)] = true;
     const LayerViews<const float>& s = src.layers[static_cast<size_t>(i)];
-    const LayerViews<float>& d = dst.layers[static_cast<size_t>(j)];
+    const LayerViews<float>& d = dst.layers[static_cast<size_t>(i * b.n_layers / a.n_layers)];
     std::copy_n(s.attn_norm, C, d.attn_norm);
     std::copy_n(s.attn_q, QD * C, d.attn_q);
     std::copy_n(s.attn_k, KD * C, d.attn_k);
     std::copy_n(s.attn_v, KD * C, d.attn_v);
     std::copy_n(s.attn_output, C * QD, d.attn_output);
     std::copy_n(s.ffn_norm, C, d.ffn_norm);
-    // A wider FFN: the old hidden units come first; the new ones keep their fresh gate and up rows and
-    // get zero ffn_down columns, so they too add nothing at first.
+    // A wider FFN: the old hidden units come first; the new ones keep their fresh gate and up rows.
     std::copy_n(s.ffn_gate, Fa * C, d.ffn_gate);
     std::copy_n(s.ffn_up, Fa * C, d.ffn_up);
-    for (int64_t r = 0; r < C; ++r) {
-      std::copy_n(s.ffn_down + r * Fa, Fa, d.ffn_down + r * Fb);
-      std::fill(d.ffn_down + r * Fb + Fa, d.ffn_down + (r + 1) * Fb, 0.0f);
-    }
-  }
-  for (int64_t j = 0; j < b.n_layers; ++j) {
-    if (is_old[static_cast<size_t>(j)]) continue;
-    const LayerViews<float>& d = dst.layers[static_cast<size_t>(j)];
-    std::fill_n(d.attn_output, C * QD, 0.0f);
-    std::fill_n(d.ffn_down, C * Fb, 0.0f);
+    for (int64_t r = 0; r < C; ++r) std::copy_n(s.ffn_down + r * Fa, Fa, d.ffn_down + r * Fb);
   }
   return matched;
 }
