@@ -3,6 +3,7 @@
 #include <gtest/gtest.h>
 
 #include <algorithm>
+#include <optional>
 #include <regex>
 
 #include "train/tasks.h"
@@ -109,34 +110,55 @@ TEST(TasksList, EveryClaimInTheTraceIsTrue) {
   }
 }
 
-TEST(TasksList, SortTracesTakeOutTheRightNumber) {
-  const std::regex take(R"(^The (smallest|largest) of ([0-9, ]+) is (\d+)\. Left: ([0-9, ]+)\.$)");
+TEST(TasksList, SortTracesWalkWhatIsLeftAndTakeOutTheRightNumber) {
+  const std::regex walk(R"(^Walk ([0-9, ]+)\.$)");
+  const std::regex start(R"(^Start with (\d+)\.$)");
+  const std::regex now(R"(^\d+ is (?:greater|less) than \d+\. Now the (?:smallest|largest) is (\d+)\.$)");
+  const std::regex keep(R"(^\d+ is (?:greater|less|equal) (?:than|to) \d+\. Keep (\d+)\.$)");
+  const std::regex take(R"(^Take out (\d+)\. Left: ([0-9, ]+)\.$)");
   int sorts = 0;
   for (const Problem& p : sample()) {
     if (p.key.rfind("list sort", 0) != 0) continue;
     ++sorts;
     SCOPED_TRACE(describe(p));
-    std::vector<int64_t> remaining;  // what the previous line left
-    bool first = true;
+    const bool ascending = p.key.rfind("list sort asc", 0) == 0;
+    std::vector<int64_t> from;       // the list the current pass walks
+    std::vector<int64_t> remaining;  // what the previous pass left
+    std::optional<int64_t> best;     // the walk's best so far
+    size_t walked = 0;               // numbers of `from` the walk has looked at
+    int passes = 0;
     for (const std::string& line : lines_of(p.trace)) {
       std::smatch m;
-      if (!std::regex_match(line, m, take)) continue;
-      std::vector<int64_t> from = integers_in(m[2].str()), left = integers_in(m[4].str());
-      const int64_t x = std::stoll(m[3]);
-      if (first) {
-        EXPECT_EQ(join(from), p.key.substr(p.key.find_first_of("0123456789")));
-        first = false;
-      } else {
-        EXPECT_EQ(from, remaining);
+      if (std::regex_match(line, m, walk)) {
+        from = integers_in(m[1].str());
+        EXPECT_EQ(from, passes == 0 ? integers_in(p.key.substr(p.key.find_first_of("0123456789"))) : remaining);
+        best.reset();
+        walked = 0;
+      } else if (std::regex_match(line, m, start) || std::regex_match(line, m, now) ||
+                 std::regex_match(line, m, keep)) {
+        // Every line of a walk looks at the next number and names the best so far.
+        ASSERT_LT(walked, from.size()) << line;
+        const int64_t x = from[walked++];
+        const int64_t b = std::stoll(m[1]);
+        const int64_t expect = !best ? x : ascending ? std::min(*best, x) : std::max(*best, x);
+        EXPECT_EQ(b, expect) << line;
+        best = b;
+      } else if (std::regex_match(line, m, take)) {
+        ASSERT_TRUE(best.has_value()) << line;
+        EXPECT_EQ(walked, from.size()) << "the walk skipped numbers before: " << line;
+        const int64_t x = std::stoll(m[1]);
+        EXPECT_EQ(x, ascending ? *std::min_element(from.begin(), from.end()) : *std::max_element(from.begin(), from.end()));
+        EXPECT_EQ(x, *best);
+        // "Left" is the list without one copy of x, in the original order.
+        std::vector<int64_t> rest = from;
+        rest.erase(std::find(rest.begin(), rest.end(), x));
+        remaining = integers_in(m[2].str());
+        EXPECT_EQ(remaining, rest);
+        ++passes;
       }
-      EXPECT_EQ(x, m[1] == "smallest" ? *std::min_element(from.begin(), from.end())
-                                      : *std::max_element(from.begin(), from.end()));
-      // "Left" is the list without one copy of x, in the original order.
-      from.erase(std::find(from.begin(), from.end(), x));
-      EXPECT_EQ(left, from);
-      remaining = left;
     }
     EXPECT_EQ(remaining.size(), 1u);
+    EXPECT_EQ(static_cast<size_t>(passes) + 1, integers_in(p.answer).size());
   }
   EXPECT_GE(sorts, 60);  // 600 problems, one kind in five
 }
