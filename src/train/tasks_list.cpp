@@ -67,7 +67,8 @@ Draft sort(TaskRng& rng, const std::vector<int64_t>& v, bool ascending) {
   line(t, fmt::format("Let me take out the {} number again and again, walking the list each time.", pick));
   // Each pass is the max/min walk (one comparison per line, the best so far kept), so no step asks
   // for the extreme of a whole list at a glance; the first occurrence of the extreme is taken out,
-  // so "Left:" keeps the rest in their original order.
+  // so "Left:" keeps the rest in their original order. "Sorted so far:" carries the result along, so
+  // the final order is a copy of the last pass's line, not a gathering of numbers from every pass.
   std::vector<int64_t> left = v, sorted;
   while (left.size() > 1) {
     line(t, fmt::format("Walk {}.", join_numbers(left)));
@@ -85,7 +86,7 @@ Draft sort(TaskRng& rng, const std::vector<int64_t>& v, bool ascending) {
     const int64_t x = left[best];
     left.erase(left.begin() + static_cast<std::ptrdiff_t>(best));
     sorted.push_back(x);
-    line(t, fmt::format("Take out {}. Left: {}.", x, join_numbers(left)));
+    line(t, fmt::format("Take out {}. Sorted so far: {}. Left: {}.", x, join_numbers(sorted), join_numbers(left)));
   }
   sorted.push_back(left[0]);
   line(t, fmt::format("Only {} is left.", left[0]));

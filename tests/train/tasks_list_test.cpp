@@ -115,7 +115,7 @@ TEST(TasksList, SortTracesWalkWhatIsLeftAndTakeOutTheRightNumber) {
   const std::regex start(R"(^Start with (\d+)\.$)");
   const std::regex now(R"(^\d+ is (?:greater|less) than \d+\. Now the (?:smallest|largest) is (\d+)\.$)");
   const std::regex keep(R"(^\d+ is (?:greater|less|equal) (?:than|to) \d+\. Keep (\d+)\.$)");
-  const std::regex take(R"(^Take out (\d+)\. Left: ([0-9, ]+)\.$)");
+  const std::regex take(R"(^Take out (\d+)\. Sorted so far: ([0-9, ]+)\. Left: ([0-9, ]+)\.$)");
   int sorts = 0;
   for (const Problem& p : sample()) {
     if (p.key.rfind("list sort", 0) != 0) continue;
@@ -124,6 +124,7 @@ TEST(TasksList, SortTracesWalkWhatIsLeftAndTakeOutTheRightNumber) {
     const bool ascending = p.key.rfind("list sort asc", 0) == 0;
     std::vector<int64_t> from;       // the list the current pass walks
     std::vector<int64_t> remaining;  // what the previous pass left
+    std::vector<int64_t> sorted;     // what the passes took out, in order
     std::optional<int64_t> best;     // the walk's best so far
     size_t walked = 0;               // numbers of `from` the walk has looked at
     int passes = 0;
@@ -152,13 +153,19 @@ TEST(TasksList, SortTracesWalkWhatIsLeftAndTakeOutTheRightNumber) {
         // "Left" is the list without one copy of x, in the original order.
         std::vector<int64_t> rest = from;
         rest.erase(std::find(rest.begin(), rest.end(), x));
-        remaining = integers_in(m[2].str());
+        remaining = integers_in(m[3].str());
         EXPECT_EQ(remaining, rest);
+        // "Sorted so far" is the previous pass's plus x.
+        sorted.push_back(x);
+        EXPECT_EQ(integers_in(m[2].str()), sorted);
         ++passes;
       }
     }
     EXPECT_EQ(remaining.size(), 1u);
     EXPECT_EQ(static_cast<size_t>(passes) + 1, integers_in(p.answer).size());
+    ASSERT_EQ(remaining.size(), 1u);
+    sorted.push_back(remaining[0]);
+    EXPECT_EQ(sorted, integers_in(p.answer));
   }
   EXPECT_GE(sorts, 60);  // 600 problems, one kind in five
 }
