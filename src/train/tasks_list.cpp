@@ -1,14 +1,13 @@
 // The list family: comparison, sorting and counting over short lists of numbers.
 //
 //   max / min  walk the list keeping the best so far ("87 is greater than 34. Now the largest is 87.")
-//   sort       selection sort: walk what is left as max/min do, take out the smallest (largest), repeat
+//   sort       selection sort: take out the smallest (largest) again and again, showing what is left
 //   count      check each number against the condition (greater/less than k, even, odd) with a count
 //   compare    the larger/smaller of two numbers: digit counts first, then digit by digit from the left
 // Every comparison in a trace is spelled "a is greater than b" / "a is less than b" / "a is equal to b".
 #include <fmt/format.h>
 
 #include <algorithm>
-#include <cstddef>
 
 #include "train/tasks_gen.h"
 
@@ -64,29 +63,16 @@ Draft sort(TaskRng& rng, const std::vector<int64_t>& v, bool ascending) {
   std::string& t = out.trace;
   const char* pick = ascending ? "smallest" : "largest";
   line(t, fmt::format("We need to sort {} {}.", L, order));
-  line(t, fmt::format("Let me take out the {} number again and again, walking the list each time.", pick));
-  // Each pass is the max/min walk (one comparison per line, the best so far kept), so no step asks
-  // for the extreme of a whole list at a glance; the first occurrence of the extreme is taken out,
-  // so "Left:" keeps the rest in their original order. "Sorted so far:" carries the result along, so
-  // the final order is a copy of the last pass's line, not a gathering of numbers from every pass.
+  line(t, fmt::format("Let me take out the {} number again and again.", pick));
   std::vector<int64_t> left = v, sorted;
   while (left.size() > 1) {
-    line(t, fmt::format("Walk {}.", join_numbers(left)));
-    size_t best = 0;
-    line(t, fmt::format("Start with {}.", left[0]));
-    for (size_t i = 1; i < left.size(); ++i) {
-      const bool better = ascending ? left[i] < left[best] : left[i] > left[best];
-      if (better) {
-        line(t, fmt::format("{}. Now the {} is {}.", relation(left[i], left[best]), pick, left[i]));
-        best = i;
-      } else {
-        line(t, fmt::format("{}. Keep {}.", relation(left[i], left[best]), left[best]));
-      }
-    }
-    const int64_t x = left[best];
-    left.erase(left.begin() + static_cast<std::ptrdiff_t>(best));
+    // The first occurrence of the extreme value, so "Left:" keeps the rest in their original order.
+    auto it = ascending ? std::min_element(left.begin(), left.end()) : std::max_element(left.begin(), left.end());
+    const int64_t x = *it;
+    const std::string before = join_numbers(left);
+    left.erase(it);
     sorted.push_back(x);
-    line(t, fmt::format("Take out {}. Sorted so far: {}. Left: {}.", x, join_numbers(sorted), join_numbers(left)));
+    line(t, fmt::format("The {} of {} is {}. Left: {}.", pick, before, x, join_numbers(left)));
   }
   sorted.push_back(left[0]);
   line(t, fmt::format("Only {} is left.", left[0]));

@@ -5,8 +5,7 @@
 // (goods or money); every number in a question is written in digits, so the multiset of numbers in the
 // question is exactly the one in the problem's formula. The trace restates each step in a small fixed
 // vocabulary ("This adds 18." / "This takes away 15." / "3 groups of 6 make 3 * 6 = 18.") and ends by
-// re-evaluating the whole story as one expression, which is also the problem's key. Before the steps,
-// the trace lists the question's sentences under the labels the steps use ("Start:", "Step 1:", ...).
+// re-evaluating the whole story as one expression, which is also the problem's key.
 #include <fmt/format.h>
 
 #include <algorithm>
@@ -251,15 +250,6 @@ Draft generate_word(TaskRng& rng, const Difficulty& d) {
   }
   const char* ask = last_was_loss && rng.chance(1, 3) ? rng.pick(kAskAfterLoss) : rng.pick(kAsk);
   st.sentences.push_back(st.fill(ask));
-  // The restatement lists the story first, in the question's order and under the labels the worked
-  // steps use ("Step 2: ..."): copying the question in one run, then finding a step by its label,
-  // is easier for a small model than finding the next unread sentence in the question mid-way.
-  std::string listing;
-  for (size_t i = 0; i < st.sentences.size(); ++i) {
-    const std::string label = i == 0 ? "Start" : i + 1 == st.sentences.size() ? "Question" : fmt::format("Step {}", i);
-    line(listing, fmt::format("{}: {}", label, st.sentences[i]));
-  }
-  t.insert(t.find('\n') + 1, listing);
   line(t, fmt::format("The question asks how many {} {} has at the end.", st.stock->noun, st.name));
   line(t, fmt::format("Let me double-check with one expression: {} = {}. Correct.", st.formula, st.value));
   line(t, fmt::format("So the result is {}.", st.value));

@@ -172,33 +172,6 @@ TEST(TasksWord, TraceWalksTheStoryAndKeepsTheRunningAmount) {
   }
 }
 
-TEST(TasksWord, TraceListsTheStoryUnderTheStepLabelsFirst) {
-  for (const Problem& p : sample()) {
-    SCOPED_TRACE(describe(p));
-    const std::vector<std::string> lines = lines_of(p.trace);
-    ASSERT_GE(lines.size(), 4u);
-    EXPECT_EQ(lines[0], "Let me restate the problem step by step.");
-    // "Start: ...", "Step 1: ...", ..., "Question: ...": together, word for word, the question.
-    std::string story;
-    size_t i = 1;
-    ASSERT_EQ(lines[i].rfind("Start: ", 0), 0u) << lines[i];
-    story = lines[i++].substr(7);
-    for (int k = 1; i < lines.size() && lines[i].rfind("Question: ", 0) != 0; ++i, ++k) {
-      const std::string label = "Step " + std::to_string(k) + ": ";
-      ASSERT_EQ(lines[i].rfind(label, 0), 0u) << lines[i];
-      story += " " + lines[i].substr(label.size());
-      // The worked step with the same label restates the same sentence.
-      const std::string listed = lines[i];
-      bool worked = false;
-      for (size_t j = i + 1; j < lines.size(); ++j) worked = worked || (lines[j].rfind(listed + " ", 0) == 0);
-      EXPECT_TRUE(worked) << "no worked step for: " << listed;
-    }
-    ASSERT_LT(i, lines.size());
-    story += " " + lines[i].substr(10);
-    EXPECT_EQ(story, p.question);
-  }
-}
-
 TEST(TasksWord, WordingVaries) {
   // Several stocks, names and phrasings: a 300-problem sample must not collapse onto a few templates.
   std::set<std::string> first_sentences_shapes, heroes, stocks;
