@@ -1,15 +1,13 @@
 // The list family: comparison, sorting and counting over short lists of numbers.
 //
 //   max / min  walk the list keeping the best so far ("87 is greater than 34. Now the largest is 87.")
-//   sort       selection sort that never rewrites a list: each pass walks the whole list for the smallest
-//              (largest) number above (below) the last one taken
+//   sort       selection sort: take out the smallest (largest) again and again, showing what is left
 //   count      check each number against the condition (greater/less than k, even, odd) with a count
 //   compare    the larger/smaller of two numbers: digit counts first, then digit by digit from the left
 // Every comparison in a trace is spelled "a is greater than b" / "a is less than b" / "a is equal to b".
 #include <fmt/format.h>
 
 #include <algorithm>
-#include <optional>
 
 #include "train/tasks_gen.h"
 
@@ -64,54 +62,26 @@ Draft sort(TaskRng& rng, const std::vector<int64_t>& v, bool ascending) {
   out.key = fmt::format("list sort {} {}", ascending ? "asc" : "desc", L);
   std::string& t = out.trace;
   const char* pick = ascending ? "smallest" : "largest";
-  const char* past = ascending ? "above" : "below";
   line(t, fmt::format("We need to sort {} {}.", L, order));
-  line(t, fmt::format("Let me walk the list for the {} number, then again for the {} {} the last one taken, "
-                      "and so on.",
-                      pick, pick, past));
-  // Every pass walks the question's own list, in order, and only compares: the model never rewrites a
-  // list with a number left out (stage 10, docs/muse-nano.md: that copy was right 30 times in 116).
-  // Numbers already taken are the ones not past the last taken; equal numbers are counted and taken
-  // together.
-  std::vector<int64_t> sorted;
-  std::optional<int64_t> last;  // the last number taken
-  const auto is_past = [&](int64_t x) { return !last || (ascending ? x > *last : x < *last); };
-  while (sorted.size() < v.size()) {
-    line(t, last ? fmt::format("Walk the list for the {} {} {}.", pick, past, *last)
-                 : fmt::format("Walk the list for the {}.", pick));
-    std::optional<int64_t> best;
-    int copies = 0;
-    for (int64_t x : v) {
-      if (!is_past(x)) {
-        line(t, fmt::format("{} is not {} {}.", x, past, *last));
-        continue;
-      }
-      // A number past the last taken goes straight to the comparison (the "is not above" lines say
-      // which are skipped), which keeps a 7-number sort inside the 1024-token context.
-      if (!best) {
-        best = x;
-        copies = 1;
-        line(t, fmt::format("Start with {}.", x));
-      } else if (x == *best) {
-        ++copies;
-        line(t, fmt::format("{}. That makes {} of {}.", relation(x, *best), copies, x));
-      } else if (ascending ? x < *best : x > *best) {
-        line(t, fmt::format("{}. Now the {} is {}.", relation(x, *best), pick, x));
-        best = x;
-        copies = 1;
-      } else {
-        line(t, fmt::format("{}. Keep {}.", relation(x, *best), *best));
-      }
-    }
-    for (int i = 0; i < copies; ++i) sorted.push_back(*best);
-    last = best;
-    line(t, fmt::format("Take {}{}. Sorted so far: {} ({} of {}).", *best,
-                        copies > 1 ? fmt::format(", {} times", copies) : std::string(), join_numbers(sorted),
-                        sorted.size(), v.size()));
+  line(t, fmt::format("Let me take out the {} number again and again.", pick));
+  std::vector<int64_t> left = v, sorted;
+  while (left.size() > 1) {
+    // The first occurrence of the extreme value, so "Left:" keeps the rest in their original order.
+    auto it = ascending ? std::min_element(left.begin(), left.end()) : std::max_element(left.begin(), left.end());
+    const int64_t x = *it;
+    const std::string before = join_numbers(left);
+    left.erase(it);
+    sorted.push_back(x);
+    line(t, fmt::format("The {} of {} is {}. Left: {}.", pick, before, x, join_numbers(left)));
   }
+  sorted.push_back(left[0]);
+  line(t, fmt::format("Only {} is left.", left[0]));
   const std::string S = join_numbers(sorted);
-  line(t, fmt::format("Let me double-check: the list has {} numbers, and the result has {} numbers. Correct.",
-                      v.size(), sorted.size()));
+  line(t, fmt::format("So the order is {}.", S));
+  std::string check = "Let me double-check:";
+  for (size_t i = 0; i + 1 < sorted.size(); ++i) check += " " + relation(sorted[i], sorted[i + 1]) + ".";
+  check += fmt::format(" The list has {} numbers, and the result has {} numbers. Correct.", v.size(), sorted.size());
+  line(t, check);
   line(t, fmt::format("So the result is {}.", S));
   out.answer = S;
   return out;
