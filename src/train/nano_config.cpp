@@ -1,5 +1,7 @@
 #include "train/nano_config.h"
 
+#include <algorithm>
+
 #include "core/error.h"
 #include "train/config_fields.h"
 
@@ -17,6 +19,29 @@ void with_source(const std::string& source, const std::string& where, F&& f) {
   } catch (const Error& e) {
     fail(e.code(), "{}: {}: {}", source, where, e.what());
   }
+}
+
+// "family_weights": {"word": 3, "chain": 2}: one integer weight per named family (each one of
+// `families`), 1 for the families it does not name; returned in `families`' order.
+std::vector<int> family_weights(const ConfigFields& d, const std::vector<Family>& families) {
+  const json& v = d.at("family_weights");
+  if (!v.is_object()) d.fail_at("family_weights", "expected an object like {\"word\": 3, \"chain\": 2}");
+  std::vector<int> weights(families.size(), 1);
+  for (const auto& [name, w] : v.items()) {
+    Family f;
+    try {
+      f = parse_family(name);
+    } catch (const Error& e) {
+      d.fail_at("family_weights", e.what());
+    }
+    const auto it = std::find(families.begin(), families.end(), f);
+    if (it == families.end()) d.fail_at("family_weights", "\"" + name + "\" is not one of data.families");
+    if (!w.is_number_integer() || w.get<int64_t>() < 1 || w.get<int64_t>() > 100) {
+      d.fail_at("family_weights", "\"" + name + "\": expected an integer in [1, 100] (got " + w.dump() + ")");
+    }
+    weights[static_cast<size_t>(it - families.begin())] = static_cast<int>(w.get<int64_t>());
+  }
+  return weights;
 }
 
 }  // namespace
@@ -42,10 +67,11 @@ NanoRunConfig parse_nano_config(const json& j, const std::string& source) {
 
   if (top.has("data")) {
     const ConfigFields d =
-        top.object("data", {"families", "difficulties", "no_thinking_fraction", "examples", "seed", "trace_style",
-                                "tool_fraction"});
+        top.object("data", {"families", "family_weights", "difficulties", "no_thinking_fraction", "examples", "seed",
+                                "trace_style", "tool_fraction"});
     NanoDataConfig& dc = rc.data;
     dc.families = d.families("families", dc.families);
+    if (d.has("family_weights")) dc.family_weights = family_weights(d, dc.families);
     dc.levels = d.levels("difficulties", dc.levels);
     dc.no_thinking_fraction = d.real("no_thinking_fraction", dc.no_thinking_fraction);
     dc.examples = d.integer("examples", dc.examples, 1);

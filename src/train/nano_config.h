@@ -2,7 +2,8 @@
 // optimisation schedule of a muse-nano SFT run (configs/muse-nano-sft.json is the real one).
 //
 //   {"model": {"dim", "n_layers", "n_heads", "n_kv_heads", "ffn_dim", "max_seq", "rope_theta", "norm_eps"},
-//    "data":  {"families": "all" | "add,mul" | [..], "difficulties": ["easy", "standard"],
+//    "data":  {"families": "all" | "add,mul" | [..], "family_weights": {"word": 3},
+//              "difficulties": ["easy", "standard"],
 //              "no_thinking_fraction": 0.3, "examples": 20000, "seed": 1},
 //    "train": {"steps", "batch_size", "seq_len", "max_lr", "min_lr", "warmup_steps", "weight_decay",
 //              "beta1", "beta2", "grad_clip", "seed", "log_every", "checkpoint_every"},

@@ -24,6 +24,16 @@ double unit(uint64_t x) { return static_cast<double>(x >> 11) * 0x1.0p-53; }  //
 void NanoDataConfig::validate() const {
   if (families.empty()) fail(ErrorCode::kInvalidArgument, "data.families: needs at least one family");
   if (levels.empty()) fail(ErrorCode::kInvalidArgument, "data.difficulties: needs at least one level");
+  if (!family_weights.empty() && family_weights.size() != families.size()) {
+    fail(ErrorCode::kInvalidArgument, "data.family_weights: {} weights for {} families", family_weights.size(),
+         families.size());
+  }
+  for (size_t i = 0; i < family_weights.size(); ++i) {
+    if (family_weights[i] < 1 || family_weights[i] > 100) {
+      fail(ErrorCode::kInvalidArgument, "data.family_weights: {}: must be in [1, 100] (got {})",
+           family_name(families[i]), family_weights[i]);
+    }
+  }
   if (!(tool_fraction >= 0.0 && tool_fraction <= 1.0)) {
     fail(ErrorCode::kInvalidArgument, "data.tool_fraction: must be in [0, 1] (got {})", tool_fraction);
   }
@@ -105,10 +115,16 @@ std::vector<Example> build_nano_data(const NanoDataConfig& config, int32_t bos, 
   NanoDataStats s;
   std::vector<Example> out;
   out.reserve(static_cast<size_t>(config.examples));
-  const uint64_t nf = config.families.size(), nl = config.levels.size();
+  // One cycle of the family mix: each family as many times as its weight, in order.
+  std::vector<Family> cycle;
+  for (size_t f = 0; f < config.families.size(); ++f) {
+    const int w = config.family_weights.empty() ? 1 : config.family_weights[f];
+    cycle.insert(cycle.end(), static_cast<size_t>(w), config.families[f]);
+  }
+  const uint64_t nf = cycle.size(), nl = config.levels.size();
   for (int64_t i = 0; i < config.examples; ++i) {
     const uint64_t u = static_cast<uint64_t>(i);
-    const Family family = config.families[u % nf];
+    const Family family = cycle[u % nf];
     const Level level = config.levels[(u / nf) % nl];
     const uint64_t r = mix(mix(config.seed) ^ u);
     // Train split only: seeds in [0, 2^40). The low 40 bits of a 64-bit hash.

@@ -39,6 +39,10 @@ namespace muse::train {
 
 struct NanoDataConfig {
   std::vector<Family> families = {kAllFamilies.begin(), kAllFamilies.end()};
+  // How many examples of each family, relative to the others, in families' order; empty means one
+  // each. Examples cycle through the families, family f taking family_weights[f] turns of each cycle,
+  // so weights of 1 give exactly the unweighted data.
+  std::vector<int> family_weights;
   std::vector<Level> levels = {Level::kEasy, Level::kStandard};
   double no_thinking_fraction = 0.3;  // share of instant (no-thinking) examples
   int64_t examples = 1000;            // examples generated (before dropping over-long ones)

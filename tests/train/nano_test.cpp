@@ -196,6 +196,36 @@ TEST_F(NanoTest, DataIsDeterministicAndMixesModes) {
   EXPECT_NE(other[0].tokens, a[0].tokens);
 }
 
+// data.family_weights: weights of 1 give the unweighted data token for token; {word: 3} makes three
+// of every four add/word examples word problems, in a fixed cycle.
+TEST_F(NanoTest, FamilyWeightsSetTheMix) {
+  const PromptRenderer r = [](const std::string& q, bool t) { return render(q, t); };
+  const TextEncoder e = [](const std::string& s) { return encode(s); };
+  NanoDataConfig c;
+  c.families = {Family::kAdd, Family::kWord};
+  c.examples = 40;
+  c.max_tokens = 1024;
+  const auto plain = build_nano_data(c, vocab_->bos, r, e);
+  c.family_weights = {1, 1};
+  const auto ones = build_nano_data(c, vocab_->bos, r, e);
+  ASSERT_EQ(plain.size(), ones.size());
+  for (size_t i = 0; i < plain.size(); ++i) EXPECT_EQ(plain[i].tokens, ones[i].tokens) << i;
+  c.family_weights = {1, 3};
+  const auto weighted = build_nano_data(c, vocab_->bos, r, e);
+  ASSERT_EQ(weighted.size(), 40u);
+  int words = 0;
+  for (size_t i = 0; i < weighted.size(); ++i) {
+    const bool word = tok_->decode(weighted[i].tokens).find("How many") != std::string::npos;
+    EXPECT_EQ(word, i % 4 != 0) << i;
+    words += word ? 1 : 0;
+  }
+  EXPECT_EQ(words, 30);
+  c.family_weights = {1};
+  EXPECT_THROW(build_nano_data(c, vocab_->bos, r, e), Error);
+  c.family_weights = {0, 2};
+  EXPECT_THROW(build_nano_data(c, vocab_->bos, r, e), Error);
+}
+
 // The calculator as the template offers it, and a stand-in for tools::format_tool_call's text.
 NanoToolHooks test_tool_hooks(const text::ChatTemplate& tmpl) {
   return {[&tmpl](const Turns& turns, bool thinking) {
@@ -377,6 +407,15 @@ TEST(NanoConfig, BadFieldsAreNamed) {
   EXPECT_NE(err(R"({"threads": -1})").find("cfg.json: threads: expected an integer >= 0"), std::string::npos);
   EXPECT_NE(err(R"({"data": {"trace_style": {"drop_lines": 2}}})").find("data.trace_style.drop_lines"), std::string::npos);
   EXPECT_NE(err(R"({"data": {"tool_fraction": -0.1}})").find("data.tool_fraction"), std::string::npos);
+  EXPECT_NE(err(R"({"data": {"family_weights": {"word": 0}}})").find("data.family_weights: \"word\""), std::string::npos);
+  EXPECT_NE(err(R"({"data": {"family_weights": {"cats": 2}}})").find("data.family_weights"), std::string::npos);
+  EXPECT_NE(err(R"({"data": {"families": "add", "family_weights": {"word": 2}}})").find("not one of data.families"),
+            std::string::npos);
+  EXPECT_NE(err(R"({"data": {"family_weights": [1, 2]}})").find("data.family_weights: expected an object"),
+            std::string::npos);
+  EXPECT_EQ(parse_nano_config(nlohmann::json::parse(R"({"data": {"family_weights": {"chain": 2, "word": 3}}})"), "w")
+                .data.family_weights,
+            (std::vector<int>{1, 1, 1, 2, 3, 1}));
   EXPECT_NE(err(R"({"data": {"trace_style": {"shorter": 1}}})").find("shorter: unknown field"), std::string::npos);
   const NanoRunConfig styled =
       parse_nano_config(nlohmann::json::parse(R"({"data": {"trace_style": {"drop_lines": 0.5, "one_shot_steps": 0.25}}})"), "s");
