@@ -249,10 +249,17 @@ std::string worked(int64_t x, char op, int64_t y) {
       int borrow = 0;
       for (size_t i = 0; i < dx.size(); ++i) {
         const int b = i < dy.size() ? dy[i] : 0;
-        const int top = dx[i] < b + borrow ? dx[i] + 10 : dx[i];  // "13-7": this column borrows
-        const int d = top - b - borrow;
-        col(static_cast<int>(i), borrow ? fmt::format("{}-{}-1={}", top, b, d) : fmt::format("{}-{}={}", top, b, d));
-        borrow = top >= 10 ? 1 : 0;
+        // The column's digits come first and the borrow is decided after them, where they can be
+        // read: "tens 6-7-1, borrow: 16-7-1=8" (not "tens 16-7-1=8", which decides at its first token).
+        const std::string less = borrow ? fmt::format("{}-{}-1", dx[i], b) : fmt::format("{}-{}", dx[i], b);
+        if (dx[i] < b + borrow) {
+          const std::string more = borrow ? fmt::format("{}-{}-1", dx[i] + 10, b) : fmt::format("{}-{}", dx[i] + 10, b);
+          col(static_cast<int>(i), fmt::format("{}, borrow: {}={}", less, more, dx[i] + 10 - b - borrow));
+          borrow = 1;
+        } else {
+          col(static_cast<int>(i), fmt::format("{}={}", less, dx[i] - b - borrow));
+          borrow = 0;
+        }
       }
     }
   } else if (op == '*') {
@@ -272,15 +279,18 @@ std::string worked(int64_t x, char op, int64_t y) {
   } else {
     MUSE_ASSERT(op == '/' && y >= 2 && y <= 9 && x % y == 0);
     z = x / y;
-    if (x >= 10 * y) {
+    // Division from the top, each step as a product and a remainder the times table and a small
+    // subtraction give: "530 / 5: 5/5: 5*1=5, 5-5=0; down 3: 3/5: 5*0=0, 3-0=3; down 0: 30/5:
+    // 5*6=30, 30-30=0". Each later step names the digit it brings down.
+    if (x >= y) {
       const std::string digits = std::to_string(x);
       int64_t cur = 0;
       for (size_t i = 0; i < digits.size(); ++i) {
         cur = cur * 10 + (digits[i] - '0');
-        if (cols.empty() && cur < y && i + 1 < digits.size()) continue;  // "15/4", not "1/4=0 r1"
+        if (cols.empty() && cur < y && i + 1 < digits.size()) continue;  // "15/4", not "1/4" first
         const int64_t q = cur / y, r = cur % y;
-        cols += fmt::format("{}{}/{}={}", cols.empty() ? "" : ", ", cur, y, q);
-        if (r) cols += fmt::format(" r{}", r);
+        if (!cols.empty()) cols += fmt::format("; down {}: ", digits[i]);
+        cols += fmt::format("{}/{}: {}*{}={}, {}-{}={}", cur, y, y, q, y * q, cur, y * q, r);
         cur = r;
       }
     }

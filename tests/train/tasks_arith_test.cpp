@@ -236,20 +236,22 @@ TEST(TasksMul, EveryDigitProductAndCarryIsRight) {
 TEST(TasksWorked, ColumnsUseTheOperandsDigitsAndSpellTheResult) {
   const std::regex head(R"(^(\d+) ([-+*/]) (\d+): (.*), so (\d+) ([-+*/]) (\d+) = (\d+)$)");
   const std::regex add_col(R"(^([a-z ]+) (\d)\+(\d)(?:\+(1))?=(\d+)$)");
-  const std::regex sub_col(R"(^([a-z ]+) (\d+)-(\d)(-1)?=(\d)$)");
+  const std::regex sub_col(R"(^([a-z ]+) (\d)-(\d)(-1)?(, borrow: 1\2-\3(-1)?)?=(\d)$)");
   const std::regex mul_col(R"(^([a-z ]+) (\d)\*(\d)=(\d+)(?:, \4\+(\d)=(\d+))?$)");
-  const std::regex div_col(R"(^(\d+)/(\d)=(\d)(?: r(\d))?$)");
+  const std::regex div_step(R"(^(?:down (\d): )?(\d+)/(\d): \3\*(\d)=(\d+), \2-\5=(\d+)$)");
   uint64_t state = 12345;
   auto next = [&](int64_t lo, int64_t hi) {
     state = state * 6364136223846793005ULL + 1442695040888963407ULL;
     return lo + static_cast<int64_t>((state >> 33) % static_cast<uint64_t>(hi - lo + 1));
   };
-  // Columns are split at ", " that starts a place name (a mul column has its own ", 63+3=66").
+  // Columns are split at ", " that starts a place name (a mul column has its own ", 63+3=66", a
+  // borrowing sub column its own ", borrow: 13-7=6").
   auto columns = [](const std::string& body) {
     std::vector<std::string> out;
     size_t start = 0;
     for (size_t i = 0; i + 2 < body.size(); ++i) {
-      if (body[i] == ',' && body[i + 1] == ' ' && std::isalpha(static_cast<unsigned char>(body[i + 2]))) {
+      if (body[i] == ',' && body[i + 1] == ' ' && std::isalpha(static_cast<unsigned char>(body[i + 2])) &&
+          body.compare(i + 2, 7, "borrow:") != 0) {
         out.push_back(body.substr(start, i - start));
         start = i + 2;
       }
@@ -260,10 +262,10 @@ TEST(TasksWorked, ColumnsUseTheOperandsDigitsAndSpellTheResult) {
   auto split_steps = [](const std::string& body) {
     std::vector<std::string> out;
     for (size_t start = 0;;) {
-      const size_t comma = body.find(", ", start);
-      out.push_back(body.substr(start, comma - start));
-      if (comma == std::string::npos) return out;
-      start = comma + 2;
+      const size_t semi = body.find("; ", start);
+      out.push_back(body.substr(start, semi - start));
+      if (semi == std::string::npos) return out;
+      start = semi + 2;
     }
   };
   for (int i = 0; i < 4000; ++i) {
@@ -279,7 +281,7 @@ TEST(TasksWorked, ColumnsUseTheOperandsDigitsAndSpellTheResult) {
     SCOPED_TRACE(w);
     const int64_t z = op == '+' ? x + y : op == '-' ? x - y : op == '*' ? x * y : x / y;
     std::smatch m;
-    const bool trivial = op == '+' ? x < 10 && y < 10 : op == '-' ? x < 10 : op == '*' ? (x < 10 && y < 10) || x == 0 || y == 0 : x < 10 * y;
+    const bool trivial = op == '+' ? x < 10 && y < 10 : op == '-' ? x < 10 : op == '*' ? (x < 10 && y < 10) || x == 0 || y == 0 : x < y;
     if (trivial) {
       EXPECT_EQ(w, fmt::format("{} {} {} = {}", x, op, y, z));
       continue;
@@ -293,25 +295,31 @@ TEST(TasksWorked, ColumnsUseTheOperandsDigitsAndSpellTheResult) {
     int carry = 0;
     const std::vector<std::string> cols = op == '/' ? split_steps(m[4].str()) : columns(m[4].str());
     if (op == '/') {
-      // Short division from the top: each step divides (remainder * 10 + next digit); the quotient
-      // digits are the answer.
+      // Division from the top: each step divides (remainder * 10 + next digit), as the product of the
+      // divisor and the quotient digit and the remainder left; later steps name the digit brought down.
       std::string quotient;
       int64_t rem = 0;
       std::string digits = std::to_string(x);
       size_t next_digit = 0;
       for (const std::string& c : cols) {
         std::smatch d;
-        ASSERT_TRUE(std::regex_match(c, d, div_col)) << c;
+        ASSERT_TRUE(std::regex_match(c, d, div_step)) << c;
         int64_t cur = rem;
         do {
           ASSERT_LT(next_digit, digits.size());
           cur = cur * 10 + (digits[next_digit++] - '0');
         } while (quotient.empty() && cur < y && next_digit < digits.size());
-        EXPECT_EQ(std::stoll(d[1]), cur);
-        EXPECT_EQ(std::stoll(d[3]), cur / y);
-        rem = d[4].matched ? std::stoll(d[4]) : 0;
+        EXPECT_EQ(d[1].matched, !quotient.empty()) << "only later steps bring a digit down";
+        if (d[1].matched) {
+          EXPECT_EQ(d[1].str()[0], digits[next_digit - 1]);
+        }
+        EXPECT_EQ(std::stoll(d[2]), cur);
+        EXPECT_EQ(std::stoll(d[3]), y);
+        EXPECT_EQ(std::stoll(d[4]), cur / y);
+        EXPECT_EQ(std::stoll(d[5]), y * (cur / y));
+        rem = std::stoll(d[6]);
         EXPECT_EQ(rem, cur % y);
-        quotient += d[3].str();
+        quotient += d[4].str();
       }
       EXPECT_EQ(next_digit, digits.size());
       EXPECT_EQ(quotient, std::to_string(z));
@@ -335,14 +343,18 @@ TEST(TasksWorked, ColumnsUseTheOperandsDigitsAndSpellTheResult) {
         carry = value / 10;
       } else if (op == '-') {
         ASSERT_TRUE(std::regex_match(cols[j], c, sub_col)) << cols[j];
-        const int top = std::stoi(c[2]);
-        EXPECT_TRUE(top == a || top == a + 10);
+        EXPECT_EQ(std::stoi(c[2]), a);
         EXPECT_EQ(std::stoi(c[3]), b);
         EXPECT_EQ(c[4].matched ? 1 : 0, carry);  // the borrow of the column before
-        value = std::stoi(c[5]);
-        EXPECT_EQ(value, top - b - carry);
+        const bool borrows = c[5].matched;       // ", borrow: 1a-b[-1]": exactly when a < b + carry
+        EXPECT_EQ(borrows, a < b + carry);
+        if (borrows) {
+          EXPECT_EQ(c[6].matched, c[4].matched) << "the borrow repeats the column's -1";
+        }
+        value = std::stoi(c[7]);
+        EXPECT_EQ(value, (borrows ? a + 10 : a) - b - carry);
         EXPECT_GE(value, 0);
-        carry = top >= 10 ? 1 : 0;
+        carry = borrows ? 1 : 0;
       } else {
         ASSERT_TRUE(std::regex_match(cols[j], c, mul_col)) << cols[j];
         EXPECT_EQ(std::stoi(c[2]), k);
