@@ -5,8 +5,9 @@
 
 For each mode in each report it prints:
   1. every worked step the model wrote ("A op B: columns..., so A op B = C" or "A op B = C"), checked
-     against the true result, by operation and form: + - * / each split into written-out columns and
-     one-shot facts; subtraction also by whether a column borrows, division by whether it is long;
+     against the true result, by operation and form: + - * each split into written-out columns and
+     one-shot facts, subtraction also by whether a column borrows, division by whether the quotient
+     has one digit or several;
   2. every wrong answer's first cause: the first wrong worked step (by the same classes), a question
      number the reasoning never mentions ("misread"), or, for lists, the kind of question (sort, count,
      max/min, compare), since list traces hold no worked steps.
@@ -56,8 +57,8 @@ def step_class(a, op, b, worked):
         if a < b:
             return "- below zero"
         return f"- {form}, {'borrows' if borrows(a, b) else 'no borrow'}"
-    if op == "/":
-        return f"/ {'long' if worked else 'one-shot'}"
+    if op == "/":  # by the operands, so that traces of either division form compare
+        return f"/ {'several digits' if a >= 10 * b else 'one digit'}"
     return f"{op} {form}"
 
 
