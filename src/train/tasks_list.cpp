@@ -1,7 +1,7 @@
 // The list family: comparison, sorting and counting over short lists of numbers.
 //
 //   max / min  walk the list keeping the best so far ("87 is greater than 34. Now the largest is 87.")
-//   sort       selection sort: take out the smallest (largest) again and again, showing what is left
+//   sort       each number's place: count the numbers that go before it, then gather the places
 //   count      check each number against the condition (greater/less than k, even, odd) with a count
 //   compare    the larger/smaller of two numbers: digit counts first, then digit by digit from the left
 // Every comparison in a trace is spelled "a is greater than b" / "a is less than b" / "a is equal to b".
@@ -61,21 +61,39 @@ Draft sort(TaskRng& rng, const std::vector<int64_t>& v, bool ascending) {
   out.question = fmt::format(fmt::runtime(rng.pick(kQuestions)), fmt::arg("o", order), fmt::arg("L", L));
   out.key = fmt::format("list sort {} {}", ascending ? "asc" : "desc", L);
   std::string& t = out.trace;
-  const char* pick = ascending ? "smallest" : "largest";
+  // Each number's place is 1 + how many numbers go before it: the less (greater) ones, and the equal
+  // ones earlier in the list. Every line walks the question's whole list once, with a running count,
+  // and ends with the place it found; the order is then gathered place by place. No line copies a
+  // list with an item left out (a copy muse-nano gets wrong, docs/muse-nano.md "Stage 10").
+  const char* less = ascending ? "less" : "greater";
   line(t, fmt::format("We need to sort {} {}.", L, order));
-  line(t, fmt::format("Let me take out the {} number again and again.", pick));
-  std::vector<int64_t> left = v, sorted;
-  while (left.size() > 1) {
-    // The first occurrence of the extreme value, so "Left:" keeps the rest in their original order.
-    auto it = ascending ? std::min_element(left.begin(), left.end()) : std::max_element(left.begin(), left.end());
-    const int64_t x = *it;
-    const std::string before = join_numbers(left);
-    left.erase(it);
-    sorted.push_back(x);
-    line(t, fmt::format("The {} of {} is {}. Left: {}.", pick, before, x, join_numbers(left)));
+  line(t, fmt::format("For each number, let me count the numbers that go before it: the {} ones, and the equal "
+                      "ones earlier in the list.",
+                      less));
+  std::vector<int64_t> sorted(v.size());
+  for (size_t i = 0; i < v.size(); ++i) {
+    std::string s = fmt::format("{}:", v[i]);
+    size_t c = 0;
+    for (size_t j = 0; j < v.size(); ++j) {
+      const bool before = (ascending ? v[j] < v[i] : v[j] > v[i]) || (v[j] == v[i] && j < i);
+      if (j == i) {
+        s += fmt::format(" {} is it", v[j]);
+      } else if (before) {
+        s += fmt::format(" {} is {}, count {}", v[j], v[j] == v[i] ? "equal" : less, ++c);
+      } else {
+        s += fmt::format(" {} is not", v[j]);
+      }
+      s += j + 1 < v.size() ? ";" : ".";
+    }
+    s += fmt::format(" So place {} is {}.", c + 1, v[i]);
+    line(t, s);
+    sorted[c] = v[i];
   }
-  sorted.push_back(left[0]);
-  line(t, fmt::format("Only {} is left.", left[0]));
+  std::string gather = "In order:";
+  for (size_t k = 0; k < sorted.size(); ++k) {
+    gather += fmt::format(" place {} is {}{}", k + 1, sorted[k], k + 1 < sorted.size() ? "," : ".");
+  }
+  line(t, gather);
   const std::string S = join_numbers(sorted);
   line(t, fmt::format("So the order is {}.", S));
   std::string check = "Let me double-check:";

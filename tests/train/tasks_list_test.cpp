@@ -1,5 +1,5 @@
 // list: answers recomputed with the standard algorithms from the question's own numbers, and every
-// comparison, "left over" list, running count and digit count in the traces checked.
+// comparison, sort place, running count and digit count in the traces checked.
 #include <gtest/gtest.h>
 
 #include <algorithm>
@@ -109,34 +109,70 @@ TEST(TasksList, EveryClaimInTheTraceIsTrue) {
   }
 }
 
-TEST(TasksList, SortTracesTakeOutTheRightNumber) {
-  const std::regex take(R"(^The (smallest|largest) of ([0-9, ]+) is (\d+)\. Left: ([0-9, ]+)\.$)");
+// A sort trace finds each number's place: one line per number of the question's list, in its order,
+// walking the whole list with a running count of the numbers that go before it (less / greater, or
+// equal and earlier), then the places gathered in order.
+TEST(TasksList, SortTracesCountWhatGoesBeforeEachNumber) {
+  const std::regex place_line(R"(^(\d+): (.*)\. So place (\d+) is (\d+)\.$)");
+  const std::regex item(R"(^(\d+) is (it|not|less|greater|equal)(?:, count (\d+))?$)");
   int sorts = 0;
   for (const Problem& p : sample()) {
     if (p.key.rfind("list sort", 0) != 0) continue;
     ++sorts;
     SCOPED_TRACE(describe(p));
-    std::vector<int64_t> remaining;  // what the previous line left
-    bool first = true;
+    const bool ascending = p.key.rfind("list sort asc", 0) == 0;
+    const std::vector<int64_t> list = integers_in(p.key.substr(p.key.find_first_of("0123456789")));
+    std::vector<int64_t> by_place(list.size(), -1);
+    size_t pivot = 0;
+    std::string gathered;
     for (const std::string& line : lines_of(p.trace)) {
+      if (line.rfind("In order:", 0) == 0) gathered = line;
       std::smatch m;
-      if (!std::regex_match(line, m, take)) continue;
-      std::vector<int64_t> from = integers_in(m[2].str()), left = integers_in(m[4].str());
-      const int64_t x = std::stoll(m[3]);
-      if (first) {
-        EXPECT_EQ(join(from), p.key.substr(p.key.find_first_of("0123456789")));
-        first = false;
-      } else {
-        EXPECT_EQ(from, remaining);
+      if (!std::regex_match(line, m, place_line)) continue;
+      ASSERT_LT(pivot, list.size());
+      const int64_t x = std::stoll(m[1]);
+      EXPECT_EQ(x, list[pivot]) << "the lines follow the list's order";
+      EXPECT_EQ(std::stoll(m[4]), x);
+      // The walk: every item of the list in order, "is it" at the line's own number.
+      const std::string walk = m[2].str();
+      size_t j = 0, count = 0;
+      for (size_t start = 0; start <= walk.size(); ++j) {
+        const size_t semi = std::min(walk.find("; ", start), walk.size());
+        const std::string piece = walk.substr(start, semi - start);
+        start = semi + 2;
+        std::smatch w;
+        ASSERT_TRUE(std::regex_match(piece, w, item)) << piece;
+        ASSERT_LT(j, list.size());
+        EXPECT_EQ(std::stoll(w[1]), list[j]);
+        const bool before = (ascending ? list[j] < x : list[j] > x) || (list[j] == x && j < pivot);
+        const std::string word = w[2].str();
+        if (j == pivot) {
+          EXPECT_EQ(word, "it");
+        } else if (before) {
+          EXPECT_EQ(word, list[j] == x ? "equal" : ascending ? "less" : "greater");
+          EXPECT_EQ(w[3].matched ? std::stoll(w[3]) : -1, static_cast<int64_t>(++count));
+        } else {
+          EXPECT_EQ(word, "not");
+          EXPECT_FALSE(w[3].matched);
+        }
       }
-      EXPECT_EQ(x, m[1] == "smallest" ? *std::min_element(from.begin(), from.end())
-                                      : *std::max_element(from.begin(), from.end()));
-      // "Left" is the list without one copy of x, in the original order.
-      from.erase(std::find(from.begin(), from.end(), x));
-      EXPECT_EQ(left, from);
-      remaining = left;
+      EXPECT_EQ(j, list.size()) << "the walk covers the whole list";
+      const size_t place = std::stoul(m[3]);
+      EXPECT_EQ(place, count + 1);
+      ASSERT_GE(place, 1u);
+      ASSERT_LE(place, list.size());
+      EXPECT_EQ(by_place[place - 1], -1) << "two numbers in one place";
+      by_place[place - 1] = x;
+      ++pivot;
     }
-    EXPECT_EQ(remaining.size(), 1u);
+    EXPECT_EQ(pivot, list.size());
+    std::string want = "In order:";
+    for (size_t k = 0; k < by_place.size(); ++k) {
+      want += " place " + std::to_string(k + 1) + " is " + std::to_string(by_place[k]) +
+              (k + 1 < by_place.size() ? "," : ".");
+    }
+    EXPECT_EQ(gathered, want);
+    EXPECT_EQ(join(by_place), p.answer);
   }
   EXPECT_GE(sorts, 60);  // 600 problems, one kind in five
 }
