@@ -16,17 +16,22 @@
 #   stage 9  configs/muse-nano-sft-stage9.json  grows stage 6's model from 6 to 12 layers (each new layer
 #                                               starts as the identity: zero output projections) and
 #                                               trains it 4000 steps on fresh problems of the same mix
+#   stage 12 configs/muse-nano-sft-stage12.json 2600 steps from stage 9's model with the word, chain and
+#                                               list families weighted up (data.family_weights), on the
+#                                               traces that decide a borrow after the column's digits
 # into build/muse-nano-sft/ (stage 1), build/muse-nano-sft2/ (stage 2), build/muse-nano-sft3/ (stage 3)
-# build/muse-nano-sft5/ (stage 5), build/muse-nano-sft6/ (stage 6) and build/muse-nano-sft9/ (stage 9:
-# checkpoints, loss.csv, loss.png, muse-nano-sft.gguf, the model that ships). (Stages 4 and 7, configs/muse-nano-sft-stage{4,7}.json, are the thought-compression experiments' starts (stage 7 is run by scripts/compress-muse-nano.sh),
+# build/muse-nano-sft5/ (stage 5), build/muse-nano-sft6/ (stage 6), build/muse-nano-sft9/ (stage 9) and
+# build/muse-nano-sft12/ (stage 12: checkpoints, loss.csv, loss.png, muse-nano-sft.gguf, the model that
+# ships). (Stages 4 and 7, configs/muse-nano-sft-stage{4,7}.json, are the thought-compression experiments' starts (stage 7 is run by scripts/compress-muse-nano.sh),
 # docs/thought-compression.md, not part of this recipe.) Re-running it resumes
 # from the last checkpoint (each stage is a pure function of its config and its start, so a resumed run
-# ends with the same weights as an uninterrupted one). About 75 + 35 + 85 + 35 + 50 + 120 min on an
+# ends with the same weights as an uninterrupted one). About 75 + 35 + 85 + 35 + 50 + 120 + 85 min on an
 # idle 2-core machine (stage 3 runs on one thread, see its config). The generators are the current ones in every stage, so a
 # re-run trains stages 1-2 on worked-out traces too; the shipped v3 is stages 5-6 on top of v2 (stage 3 on
-# top of v1), whose stages 1-2 saw the older one-shot traces (commit 5c500ac), and v4 is stage 9 on top of
-# v3: see models/muse-nano.md.
-#   OUT=dir scripts/train-muse-nano.sh    # other output folder (later stages go to dir2, dir3, dir5, dir6, dir9)
+# top of v1), whose stages 1-2 saw the older one-shot traces (commit 5c500ac), v4 is stage 9 on top of
+# v3, and v5 is stage 12 on top of v4 rounded to Q8_0 (models/muse-nano.gguf v4), with the sort traces of
+# before commit 9b8e9fb: see models/muse-nano.md.
+#   OUT=dir scripts/train-muse-nano.sh    # other output folder (later stages go to dir2 ... dir12)
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -36,6 +41,7 @@ out3=${out1}3
 out5=${out1}5
 out6=${out1}6
 out9=${out1}9
+out12=${out1}12
 
 cmake --preset release >/dev/null
 cmake --build --preset release -j"$(nproc)" --target muse
@@ -86,5 +92,12 @@ else
   build/release/muse train sft --config configs/muse-nano-sft-stage9.json --out "$out9" \
     --init "$out6/muse-nano-sft.gguf"
 fi
-echo "train-muse-nano: ship it with: build/release/muse quantize $out9/muse-nano-sft.gguf models/muse-nano.gguf q8_0" >&2
-echo "train-muse-nano: try it with: build/release/muse chat -m $out9/muse-nano-sft.gguf --tools calculator" >&2
+# Stage 12 starts from stage 9's exported model (the shipped v5 started from v4's Q8_0 file).
+if [[ -f "$out12/checkpoint.bin" ]]; then
+  run_stage configs/muse-nano-sft-stage12.json "$out12"
+else
+  build/release/muse train sft --config configs/muse-nano-sft-stage12.json --out "$out12" \
+    --init "$out9/muse-nano-sft.gguf"
+fi
+echo "train-muse-nano: ship it with: build/release/muse quantize $out12/muse-nano-sft.gguf models/muse-nano.gguf q8_0" >&2
+echo "train-muse-nano: try it with: build/release/muse chat -m $out12/muse-nano-sft.gguf --tools calculator" >&2
