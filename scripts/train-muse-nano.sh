@@ -29,8 +29,8 @@
 # idle 2-core machine (stage 3 runs on one thread, see its config). The generators are the current ones in every stage, so a
 # re-run trains stages 1-2 on worked-out traces too; the shipped v3 is stages 5-6 on top of v2 (stage 3 on
 # top of v1), whose stages 1-2 saw the older one-shot traces (commit 5c500ac), v4 is stage 9 on top of
-# v3, and v5 is stage 12 on top of v4 rounded to Q8_0 (models/muse-nano.gguf v4), with the sort traces of
-# before commit 9b8e9fb: see models/muse-nano.md.
+# v3, and v5 is stage 12 on top of v4 rounded to Q8_0 (models/muse-nano.gguf v4), trained on the generators
+# of commit f2db321 (the counting sort and the division walk came after it): see models/muse-nano.md.
 #   OUT=dir scripts/train-muse-nano.sh    # other output folder (later stages go to dir2 ... dir12)
 set -euo pipefail
 cd "$(dirname "$0")/.."

@@ -279,9 +279,10 @@ std::string worked(int64_t x, char op, int64_t y) {
   } else {
     MUSE_ASSERT(op == '/' && y >= 2 && y <= 9 && x % y == 0);
     z = x / y;
-    // Division from the top, each step as a product and a remainder the times table and a small
-    // subtraction give: "530 / 5: 5/5: 5*1=5, 5-5=0; down 3: 3/5: 5*0=0, 3-0=3; down 0: 30/5:
-    // 5*6=30, 30-30=0". Each later step names the digit it brings down.
+    // Division from the top. Each step finds its quotient digit by walking the divisor's multiples up
+    // (forward times-table facts) until one would pass the number, then writes the remainder:
+    //   "17/3: 3*1=3, 3*2=6, 3*3=9, 3*4=12, 3*5=15, 3*6=18 is more than 17, so 5, 17-15=2"
+    // Each later step names the digit it brings down ("; down 4: 24/3: ...").
     if (x >= y) {
       const std::string digits = std::to_string(x);
       int64_t cur = 0;
@@ -290,7 +291,11 @@ std::string worked(int64_t x, char op, int64_t y) {
         if (cols.empty() && cur < y && i + 1 < digits.size()) continue;  // "15/4", not "1/4" first
         const int64_t q = cur / y, r = cur % y;
         if (!cols.empty()) cols += fmt::format("; down {}: ", digits[i]);
-        cols += fmt::format("{}/{}: {}*{}={}, {}-{}={}", cur, y, y, q, y * q, cur, y * q, r);
+        cols += fmt::format("{}/{}:", cur, y);
+        for (int64_t k = 1; k <= q; ++k) cols += fmt::format("{} {}*{}={}", k > 1 ? "," : "", y, k, y * k);
+        // The first multiple past the number, unless one hit it or the digit is already 9.
+        if ((r != 0 || q == 0) && q < 9) cols += fmt::format("{} {}*{}={} is more than {}", q > 0 ? "," : "", y, q + 1, y * (q + 1), cur);
+        cols += fmt::format(", so {}, {}-{}={}", q, cur, y * q, r);
         cur = r;
       }
     }

@@ -51,10 +51,12 @@ inline constexpr std::string_view kDropZerosLine = "Drop the zeros in front.";
 //   "648 + 2160: ones 8+0=8, tens 4+6=10, hundreds 6+1+1=8, thousands 0+2=2, so 648 + 2160 = 2808"
 //   "53 - 27: ones 3-7, borrow: 13-7=6, tens 5-2-1=2, so 53 - 27 = 26"
 //   "7 * 95: ones 7*5=35, tens 7*9=63, 63+3=66, so 7 * 95 = 665"
-// Division goes from the top, each step a times-table product and the remainder it leaves, each later
-// step naming the digit it brings down:
-//   "156 / 4: 15/4: 4*3=12, 15-12=3; down 6: 36/4: 4*9=36, 36-36=0, so 156 / 4 = 39"
-//   "56 / 7: 56/7: 7*8=56, 56-56=0, so 56 / 7 = 8"
+// Division goes from the top; each step walks the divisor's multiples up to its quotient digit (and
+// the first one past the number, unless one hits it), then writes the remainder; each later step names
+// the digit it brings down:
+//   "56 / 7: 56/7: 7*1=7, 7*2=14, ..., 7*8=56, so 8, 56-56=0, so 56 / 7 = 8"
+//   "156 / 4: 15/4: 4*1=4, 4*2=8, 4*3=12, 4*4=16 is more than 15, so 3, 15-12=3; down 6: 36/4: 4*1=4,
+//    ..., 4*9=36, so 9, 36-36=0, so 156 / 4 = 39"
 // A single-digit fact stays one equation: "7 + 5 = 12", "7 * 8 = 56", "0 * 95 = 0", "0 / 7 = 0".
 // REQUIRES: x, y >= 0; for '-' x >= y; for '*' a factor <= 9; for '/' 2 <= y <= 9 dividing x.
 std::string worked(int64_t x, char op, int64_t y);

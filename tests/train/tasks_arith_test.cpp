@@ -238,7 +238,9 @@ TEST(TasksWorked, ColumnsUseTheOperandsDigitsAndSpellTheResult) {
   const std::regex add_col(R"(^([a-z ]+) (\d)\+(\d)(?:\+(1))?=(\d+)$)");
   const std::regex sub_col(R"(^([a-z ]+) (\d)-(\d)(-1)?(, borrow: 1\2-\3(-1)?)?=(\d)$)");
   const std::regex mul_col(R"(^([a-z ]+) (\d)\*(\d)=(\d+)(?:, \4\+(\d)=(\d+))?$)");
-  const std::regex div_step(R"(^(?:down (\d): )?(\d+)/(\d): \3\*(\d)=(\d+), \2-\5=(\d+)$)");
+  // "down 6: 36/4: 4*1=4, ..., 4*9=36, so 9, 36-36=0" (the walk checked below).
+  const std::regex div_step(R"(^(?:down (\d): )?(\d+)/(\d): (.*), so (\d), \2-(\d+)=(\d+)$)");
+  const std::regex multiple(R"(^(\d)\*(\d)=(\d+)( is more than (\d+))?$)");
   uint64_t state = 12345;
   auto next = [&](int64_t lo, int64_t hi) {
     state = state * 6364136223846793005ULL + 1442695040888963407ULL;
@@ -259,15 +261,16 @@ TEST(TasksWorked, ColumnsUseTheOperandsDigitsAndSpellTheResult) {
     out.push_back(body.substr(start));
     return out;
   };
-  auto split_steps = [](const std::string& body) {
+  auto split_steps_by = [](const std::string& body, const std::string& sep) {
     std::vector<std::string> out;
     for (size_t start = 0;;) {
-      const size_t semi = body.find("; ", start);
-      out.push_back(body.substr(start, semi - start));
-      if (semi == std::string::npos) return out;
-      start = semi + 2;
+      const size_t at = body.find(sep, start);
+      out.push_back(body.substr(start, at - start));
+      if (at == std::string::npos) return out;
+      start = at + sep.size();
     }
   };
+  auto split_steps = [&](const std::string& body) { return split_steps_by(body, "; "); };
   for (int i = 0; i < 4000; ++i) {
     const char op = "+-*/"[i % 4];
     int64_t x = next(0, 99999), y = next(0, i % 8 < 4 ? 9 : 9999);
@@ -295,8 +298,8 @@ TEST(TasksWorked, ColumnsUseTheOperandsDigitsAndSpellTheResult) {
     int carry = 0;
     const std::vector<std::string> cols = op == '/' ? split_steps(m[4].str()) : columns(m[4].str());
     if (op == '/') {
-      // Division from the top: each step divides (remainder * 10 + next digit), as the product of the
-      // divisor and the quotient digit and the remainder left; later steps name the digit brought down.
+      // Division from the top: each step divides (remainder * 10 + next digit), walking the divisor's
+      // multiples to the quotient digit, then the remainder; later steps name the digit brought down.
       std::string quotient;
       int64_t rem = 0;
       std::string digits = std::to_string(x);
@@ -315,11 +318,28 @@ TEST(TasksWorked, ColumnsUseTheOperandsDigitsAndSpellTheResult) {
         }
         EXPECT_EQ(std::stoll(d[2]), cur);
         EXPECT_EQ(std::stoll(d[3]), y);
-        EXPECT_EQ(std::stoll(d[4]), cur / y);
-        EXPECT_EQ(std::stoll(d[5]), y * (cur / y));
-        rem = std::stoll(d[6]);
+        const int64_t q = cur / y;
+        // The walk: y*1, y*2, ... y*q, then y*(q+1) "is more than" cur unless y*q hits cur or q is 9.
+        const std::vector<std::string> walk = split_steps_by(d[4].str(), ", ");
+        const size_t want = static_cast<size_t>(q) + ((cur % y != 0 || q == 0) && q < 9 ? 1 : 0);
+        ASSERT_EQ(walk.size(), want) << d[4].str();
+        for (size_t k = 0; k < walk.size(); ++k) {
+          std::smatch w;
+          ASSERT_TRUE(std::regex_match(walk[k], w, multiple)) << walk[k];
+          EXPECT_EQ(std::stoll(w[1]), y);
+          EXPECT_EQ(std::stoll(w[2]), static_cast<int64_t>(k + 1));
+          EXPECT_EQ(std::stoll(w[3]), y * static_cast<int64_t>(k + 1));
+          EXPECT_EQ(w[4].matched, static_cast<int64_t>(k) == q) << "only the multiple past the number says so";
+          if (w[4].matched) {
+            EXPECT_GT(std::stoll(w[3]), cur);
+            EXPECT_EQ(std::stoll(w[5]), cur);
+          }
+        }
+        EXPECT_EQ(std::stoll(d[5]), q);
+        EXPECT_EQ(std::stoll(d[6]), y * q);
+        rem = std::stoll(d[7]);
         EXPECT_EQ(rem, cur % y);
-        quotient += d[4].str();
+        quotient += d[5].str();
       }
       EXPECT_EQ(next_digit, digits.size());
       EXPECT_EQ(quotient, std::to_string(z));
