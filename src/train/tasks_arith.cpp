@@ -251,13 +251,13 @@ std::string worked(int64_t x, char op, int64_t y) {
         const int b = i < dy.size() ? dy[i] : 0;
         // The column's digits come first and the borrow is decided after them, where they can be
         // read: "tens 6-7-1, borrow: 16-7-1=8" (not "tens 16-7-1=8", which decides at its first token).
-        const std::string less = borrow ? fmt::format("{}-{}-1", dx[i], b) : fmt::format("{}-{}", dx[i], b);
+        const auto digits = [&](int top) { return fmt::format("{}-{}{}", top, b, borrow ? "-1" : ""); };
         if (dx[i] < b + borrow) {
-          const std::string more = borrow ? fmt::format("{}-{}-1", dx[i] + 10, b) : fmt::format("{}-{}", dx[i] + 10, b);
-          col(static_cast<int>(i), fmt::format("{}, borrow: {}={}", less, more, dx[i] + 10 - b - borrow));
+          col(static_cast<int>(i),
+              fmt::format("{}, borrow: {}={}", digits(dx[i]), digits(dx[i] + 10), dx[i] + 10 - b - borrow));
           borrow = 1;
         } else {
-          col(static_cast<int>(i), fmt::format("{}={}", less, dx[i] - b - borrow));
+          col(static_cast<int>(i), fmt::format("{}={}", digits(dx[i]), dx[i] - b - borrow));
           borrow = 0;
         }
       }
@@ -294,7 +294,9 @@ std::string worked(int64_t x, char op, int64_t y) {
         cols += fmt::format("{}/{}:", cur, y);
         for (int64_t k = 1; k <= q; ++k) cols += fmt::format("{} {}*{}={}", k > 1 ? "," : "", y, k, y * k);
         // The first multiple past the number, unless one hit it or the digit is already 9.
-        if ((r != 0 || q == 0) && q < 9) cols += fmt::format("{} {}*{}={} is more than {}", q > 0 ? "," : "", y, q + 1, y * (q + 1), cur);
+        if ((r != 0 || q == 0) && q < 9) {
+          cols += fmt::format("{} {}*{}={} is more than {}", q > 0 ? "," : "", y, q + 1, y * (q + 1), cur);
+        }
         cols += fmt::format(", so {}, {}-{}={}", q, cur, y * q, r);
         cur = r;
       }
