@@ -10,7 +10,9 @@ For each mode in each report it prints:
      has one digit or several;
   2. every wrong answer's first cause: the first wrong worked step (by the same classes), a question
      number the reasoning never mentions ("misread"), or, for lists, the kind of question (sort, count,
-     max/min, compare), since list traces hold no worked steps.
+     max/min, compare). Sorts written as counting sorts (one line per number, "86: 5 is not; 99 is
+     greater, count 1; ... So place 2 is 86.", then "In order: ...") are checked piece by piece: the
+     line's copy of the list, each comparison, each count, each place, and the gathering.
 The arithmetic is checked exactly; the classes are heuristics over the trace formats of
 src/train/tasks_*.cpp (docs/tasks.md), meant for reading a model's errors, not for scoring it.
 """
@@ -62,6 +64,58 @@ def step_class(a, op, b, worked):
     return f"{op} {form}"
 
 
+SORT_LINE = re.compile(r"^(\d+):((?: [^;.]+;)* [^;.]+)\. So place (\d+) is (\d+)\.$")
+SORT_PART = re.compile(r"^(\d+) is (it|not|less|greater|equal)(?:, count (\d+))?$")
+GATHER = re.compile(r"place (\d+) is (\d+)")
+
+
+def sort_question(question):
+    """(numbers, ascending) of a sort question, or None."""
+    if list_kind(question) != "sort" or ":" not in question:
+        return None
+    nums = [int(x) for x in re.findall(r"\d+", question.split(":", 1)[1])]
+    return nums, "smallest to largest" in question
+
+
+def sort_steps(question, text):
+    """The counting-sort trace's pieces (docs/tasks.md), each as (class, right): the line's copy of the
+    list, each comparison, each count, each place, and the closing "In order" gathering."""
+    parsed = sort_question(question)
+    if parsed is None:
+        return
+    nums, ascending = parsed
+    places = {}
+    for line in text.split("\n"):
+        m = SORT_LINE.match(line)
+        if m:
+            anchor, place, value = int(m.group(1)), int(m.group(3)), int(m.group(4))
+            parts = [SORT_PART.match(p.strip()) for p in m.group(2).split(";")]
+            if any(p is None for p in parts):
+                yield "sort: line form", False
+                continue
+            listed = [int(p.group(1)) for p in parts]
+            yield "sort: list copied", listed == nums
+            i = next((k for k, p in enumerate(parts) if p.group(2) == "it"), None)
+            count = 0
+            for j, p in enumerate(parts):
+                x, word = int(p.group(1)), p.group(2)
+                if word == "it":
+                    continue
+                before = (x < anchor if ascending else x > anchor) or (x == anchor and i is not None and j < i)
+                said_before = word != "not"
+                if said_before and word != "equal":
+                    said_before = word == ("less" if ascending else "greater")
+                yield "sort: comparison", said_before == before and (word != "equal" or x == anchor)
+                if word != "not":
+                    count += 1
+                    yield "sort: count", p.group(3) is not None and int(p.group(3)) == count
+            yield "sort: place = count + 1", place == count + 1 and value == anchor
+            places[place] = value
+        elif line.startswith("In order:"):
+            got = [(int(a), int(b)) for a, b in GATHER.findall(line)]
+            yield "sort: gathered", all(places.get(k) == v for k, v in got) and len(got) == len(places)
+
+
 def list_kind(question):
     q = question.lower()
     if any(w in q for w in ("sort", "order", "arrange")):
@@ -79,6 +133,9 @@ def first_cause(item):
         a, op, b, cols, c = int(m.group(1)), m.group(2), int(m.group(3)), m.group(4), int(m.group(5))
         if true_value(a, op, b) != c:
             return "wrong step: " + step_class(a, op, b, cols is not None)
+    for cls, right in sort_steps(item["question"], text):
+        if not right:
+            return "wrong step: " + cls
     if item["family"] == "list":
         return "list: " + list_kind(item["question"])
     mentioned = set(re.findall(r"\d+", text))
@@ -99,6 +156,9 @@ def report(path):
                 a, op, b, cols, c = int(m.group(1)), m.group(2), int(m.group(3)), m.group(4), int(m.group(5))
                 cls = step_class(a, op, b, cols is not None)
                 steps[cls][0] += true_value(a, op, b) == c
+                steps[cls][1] += 1
+            for cls, right in sort_steps(item["question"], item.get("reasoning") or ""):
+                steps[cls][0] += right
                 steps[cls][1] += 1
             if not item["correct"]:
                 causes[(item["family"], first_cause(item))] += 1
