@@ -12,7 +12,9 @@ For each mode in each report it prints:
      number the reasoning never mentions ("misread"), or, for lists, the kind of question (sort, count,
      max/min, compare). Sorts written as counting sorts (one line per number, "86: 5 is not; 99 is
      greater, count 1; ... So place 2 is 86.", then "In order: ...") are checked piece by piece: the
-     line's copy of the list, each comparison, each count, each place, and the gathering.
+     line's copy of the list, each comparison, each count, each place, and the gathering. Divisions
+     written as walks up the divisor's multiples are checked the same way (where each partial dividend
+     starts, each multiple, each stop, each quotient digit, each remainder).
 The arithmetic is checked exactly; the classes are heuristics over the trace formats of
 src/train/tasks_*.cpp (docs/tasks.md), meant for reading a model's errors, not for scoring it.
 """
@@ -116,6 +118,48 @@ def sort_steps(question, text):
             yield "sort: gathered", all(places.get(k) == v for k, v in got) and len(got) == len(places)
 
 
+DIVISION = re.compile(r"(\d+) / (\d+): ([^\n]*?), so \1 / \2 = \d+")
+DIV_DIGIT = re.compile(r"^(?:down (\d): )?(\d+)/(\d+): (.*), so (\d+), (\d+)-(\d+)=(\d+)$")
+MULTIPLE = re.compile(r"^(\d+)\*(\d+)=(\d+)( is more than (\d+))?$")
+
+
+def division_steps(text):
+    """The pieces of each division worked as a walk up the divisor's multiples (docs/tasks.md:
+    "15/4: 4*1=4, ..., 4*4=16 is more than 15, so 3, 15-12=3; down 6: ..."), each as (class, right):
+    where each partial dividend starts, each multiple, each "is more than" stop, each quotient digit,
+    each remainder."""
+    for m in DIVISION.finditer(text):
+        a, b = m.group(1), int(m.group(2))
+        pos = 0      # digits of the dividend used so far
+        rem = None   # the last remainder
+        for seg in m.group(3).split("; "):
+            d = DIV_DIGIT.match(seg)
+            if d is None:
+                yield "/ walk: form", False
+                break
+            down, x, div = d.group(1), int(d.group(2)), int(d.group(3))
+            if rem is None:  # the first partial dividend: the dividend's leading digits, up to the divisor
+                pos = 1
+                while pos < len(a) and int(a[:pos]) < b:
+                    pos += 1
+                yield "/ walk: start or bring down", down is None and x == int(a[:pos]) and div == b
+            else:
+                right = down is not None and pos < len(a) and down == a[pos] and x == rem * 10 + int(down)
+                pos += 1
+                yield "/ walk: start or bring down", right and div == b
+            walk = [MULTIPLE.match(w) for w in d.group(4).split(", ")]
+            if any(w is None for w in walk):
+                yield "/ walk: form", False
+                break
+            for w in walk:
+                yield "/ walk: multiple", int(w.group(1)) * int(w.group(2)) == int(w.group(3))
+                if w.group(4):
+                    yield "/ walk: stop", int(w.group(5)) == x and int(w.group(3)) > x
+            q, left, took, rem = (int(d.group(i)) for i in (5, 6, 7, 8))
+            yield "/ walk: quotient digit", div > 0 and q == x // div
+            yield "/ walk: remainder", left == x and took == q * div and rem == left - took
+
+
 def list_kind(question):
     q = question.lower()
     if any(w in q for w in ("sort", "order", "arrange")):
@@ -133,7 +177,7 @@ def first_cause(item):
         a, op, b, cols, c = int(m.group(1)), m.group(2), int(m.group(3)), m.group(4), int(m.group(5))
         if true_value(a, op, b) != c:
             return "wrong step: " + step_class(a, op, b, cols is not None)
-    for cls, right in sort_steps(item["question"], text):
+    for cls, right in [*division_steps(text), *sort_steps(item["question"], text)]:
         if not right:
             return "wrong step: " + cls
     if item["family"] == "list":
@@ -157,7 +201,8 @@ def report(path):
                 cls = step_class(a, op, b, cols is not None)
                 steps[cls][0] += true_value(a, op, b) == c
                 steps[cls][1] += 1
-            for cls, right in sort_steps(item["question"], item.get("reasoning") or ""):
+            text = item.get("reasoning") or ""
+            for cls, right in [*division_steps(text), *sort_steps(item["question"], text)]:
                 steps[cls][0] += right
                 steps[cls][1] += 1
             if not item["correct"]:
