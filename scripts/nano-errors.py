@@ -73,9 +73,9 @@ GATHER = re.compile(r"place (\d+) is (\d+)")
 
 def sort_question(question):
     """(numbers, ascending) of a sort question, or None."""
-    if list_kind(question) != "sort" or ":" not in question:
+    if list_kind(question) != "sort":
         return None
-    nums = [int(x) for x in re.findall(r"\d+", question.split(":", 1)[1])]
+    nums = [int(x) for x in re.findall(r"\d+", question)]  # a sort question holds no other numbers
     return nums, "smallest to largest" in question
 
 
