@@ -19,19 +19,22 @@
 #   stage 12 configs/muse-nano-sft-stage12.json 2600 steps from stage 9's model with the word, chain and
 #                                               list families weighted up (data.family_weights), on the
 #                                               traces that decide a borrow after the column's digits
+#   stage 13 configs/muse-nano-sft-stage13.json 2600 steps from stage 12's model, word and list weighted 3,
+#                                               on the counting sort and the division walk
 # into build/muse-nano-sft/ (stage 1), build/muse-nano-sft2/ (stage 2), build/muse-nano-sft3/ (stage 3)
-# build/muse-nano-sft5/ (stage 5), build/muse-nano-sft6/ (stage 6), build/muse-nano-sft9/ (stage 9) and
-# build/muse-nano-sft12/ (stage 12: checkpoints, loss.csv, loss.png, muse-nano-sft.gguf, the model that
-# ships). (Stages 4 and 7, configs/muse-nano-sft-stage{4,7}.json, are the thought-compression experiments' starts (stage 7 is run by scripts/compress-muse-nano.sh),
+# build/muse-nano-sft5/ (stage 5), build/muse-nano-sft6/ (stage 6), build/muse-nano-sft9/ (stage 9),
+# build/muse-nano-sft12/ (stage 12) and build/muse-nano-sft13/ (stage 13: checkpoints, loss.csv, loss.png,
+# muse-nano-sft.gguf, the model that ships). (Stages 4 and 7, configs/muse-nano-sft-stage{4,7}.json, are the thought-compression experiments' starts (stage 7 is run by scripts/compress-muse-nano.sh),
 # docs/thought-compression.md, not part of this recipe.) Re-running it resumes
 # from the last checkpoint (each stage is a pure function of its config and its start, so a resumed run
-# ends with the same weights as an uninterrupted one). About 75 + 35 + 85 + 35 + 50 + 120 + 85 min on an
+# ends with the same weights as an uninterrupted one). About 75 + 35 + 85 + 35 + 50 + 120 + 85 + 90 min on an
 # idle 2-core machine (stage 3 runs on one thread, see its config). The generators are the current ones in every stage, so a
 # re-run trains stages 1-2 on worked-out traces too; the shipped v3 is stages 5-6 on top of v2 (stage 3 on
 # top of v1), whose stages 1-2 saw the older one-shot traces (commit 5c500ac), v4 is stage 9 on top of
 # v3, and v5 is stage 12 on top of v4 rounded to Q8_0 (models/muse-nano.gguf v4), trained on the generators
-# of commit f2db321 (the counting sort and the division walk came after it): see models/muse-nano.md.
-#   OUT=dir scripts/train-muse-nano.sh    # other output folder (later stages go to dir2 ... dir12)
+# of commit f2db321 (the counting sort and the division walk came after it), and v6 is stage 13 on top of
+# stage 12's F32 export: see models/muse-nano.md.
+#   OUT=dir scripts/train-muse-nano.sh    # other output folder (later stages go to dir2 ... dir13)
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -42,6 +45,7 @@ out5=${out1}5
 out6=${out1}6
 out9=${out1}9
 out12=${out1}12
+out13=${out1}13
 
 cmake --preset release >/dev/null
 cmake --build --preset release -j"$(nproc)" --target muse
@@ -99,5 +103,12 @@ else
   build/release/muse train sft --config configs/muse-nano-sft-stage12.json --out "$out12" \
     --init "$out9/muse-nano-sft.gguf"
 fi
-echo "train-muse-nano: ship it with: build/release/muse quantize $out12/muse-nano-sft.gguf models/muse-nano.gguf q8_0" >&2
-echo "train-muse-nano: try it with: build/release/muse chat -m $out12/muse-nano-sft.gguf --tools calculator" >&2
+# Stage 13 starts from stage 12's exported model (as the shipped v6 did).
+if [[ -f "$out13/checkpoint.bin" ]]; then
+  run_stage configs/muse-nano-sft-stage13.json "$out13"
+else
+  build/release/muse train sft --config configs/muse-nano-sft-stage13.json --out "$out13" \
+    --init "$out12/muse-nano-sft.gguf"
+fi
+echo "train-muse-nano: ship it with: build/release/muse quantize $out13/muse-nano-sft.gguf models/muse-nano.gguf q8_0" >&2
+echo "train-muse-nano: try it with: build/release/muse chat -m $out13/muse-nano-sft.gguf --tools calculator" >&2
