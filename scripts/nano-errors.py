@@ -13,8 +13,9 @@ For each mode in each report it prints:
      max/min, compare). Sorts written as counting sorts (one line per number, "86: 5 is not; 99 is
      greater, count 1; ... So place 2 is 86.", then "In order: ...") are checked piece by piece: the
      line's copy of the list, each comparison, each count, each place, and the gathering. Divisions
-     written as walks up the divisor's multiples are checked the same way (where each partial dividend
-     starts, each multiple, each stop, each quotient digit, each remainder).
+     written as walks up the divisor's multiples or by repeated subtraction are checked the same way
+     (where each partial dividend starts, each multiple or subtraction and count, each stop, each
+     quotient digit, each remainder).
 The arithmetic is checked exactly; the classes are heuristics over the trace formats of
 src/train/tasks_*.cpp (docs/tasks.md), meant for reading a model's errors, not for scoring it.
 """
@@ -121,6 +122,10 @@ def sort_steps(question, text):
 DIVISION = re.compile(r"(\d+) / (\d+): ([^\n]*?), so \1 / \2 = \d+")
 DIV_DIGIT = re.compile(r"^(?:down (\d): )?(\d+)/(\d+): (.*), so (\d+), (\d+)-(\d+)=(\d+)$")
 MULTIPLE = re.compile(r"^(\d+)\*(\d+)=(\d+)( is more than (\d+))?$")
+# The later form (session 12): "15/4: 15-4=11 count 1, ..., 3 is less than 4, so 3, left 3; down 6: ..."
+SUB_DIGIT = re.compile(r"^(?:down (\d): )?(\d+)/(\d+): (.*), so (\d+), left (\d+)$")
+SUBTRACTION = re.compile(r"^(\d+)-(\d+)=(\d+) count (\d+)$")
+LESS = re.compile(r"^(\d+) is less than (\d+)$")
 
 
 def division_steps(text):
@@ -134,22 +139,28 @@ def division_steps(text):
         rem = None   # the last remainder
         for seg in m.group(3).split("; "):
             d = DIV_DIGIT.match(seg)
-            if d is None:
-                yield "/ walk: form", False
+            sub = SUB_DIGIT.match(seg) if d is None else None
+            if d is None and sub is None:
+                yield "/ form", False
                 break
+            d = d or sub
             down, x, div = d.group(1), int(d.group(2)), int(d.group(3))
             if rem is None:  # the first partial dividend: the dividend's leading digits, up to the divisor
                 pos = 1
                 while pos < len(a) and int(a[:pos]) < b:
                     pos += 1
-                yield "/ walk: start or bring down", down is None and x == int(a[:pos]) and div == b
+                yield "/ start or bring down", down is None and x == int(a[:pos]) and div == b
             else:
                 right = down is not None and pos < len(a) and down == a[pos] and x == rem * 10 + int(down)
                 pos += 1
-                yield "/ walk: start or bring down", right and div == b
+                yield "/ start or bring down", right and div == b
+            if sub is not None:
+                yield from subtraction_pieces(sub, x, div)
+                rem = int(sub.group(6))
+                continue
             walk = [MULTIPLE.match(w) for w in d.group(4).split(", ")]
             if any(w is None for w in walk):
-                yield "/ walk: form", False
+                yield "/ form", False
                 break
             for w in walk:
                 yield "/ walk: multiple", int(w.group(1)) * int(w.group(2)) == int(w.group(3))
@@ -158,6 +169,25 @@ def division_steps(text):
             q, left, took, rem = (int(d.group(i)) for i in (5, 6, 7, 8))
             yield "/ walk: quotient digit", div > 0 and q == x // div
             yield "/ walk: remainder", left == x and took == q * div and rem == left - took
+
+
+def subtraction_pieces(d, x, div):
+    """One quotient digit of a division by repeated subtraction, as (class, right) pieces."""
+    items = d.group(4).split(", ")
+    subs, last = [SUBTRACTION.match(w) for w in items[:-1]], LESS.match(items[-1])
+    if any(w is None for w in subs) or last is None:
+        yield "/ subtract: form", False
+        return
+    left = x
+    for k, w in enumerate(subs, 1):
+        a, b, c, count = (int(w.group(i)) for i in (1, 2, 3, 4))
+        yield "/ subtract: subtraction", a - b == c
+        yield "/ subtract: from the last", a == left and b == div
+        yield "/ subtract: count", count == k
+        left = c
+    yield "/ subtract: stop", int(last.group(1)) == left and int(last.group(2)) == div and left < div
+    yield "/ subtract: quotient digit", int(d.group(5)) == x // div
+    yield "/ subtract: left", int(d.group(6)) == left
 
 
 def list_kind(question):

@@ -279,9 +279,11 @@ std::string worked(int64_t x, char op, int64_t y) {
   } else {
     MUSE_ASSERT(op == '/' && y >= 2 && y <= 9 && x % y == 0);
     z = x / y;
-    // Division from the top. Each step finds its quotient digit by walking the divisor's multiples up
-    // (forward times-table facts) until one would pass the number, then writes the remainder:
-    //   "17/3: 3*1=3, 3*2=6, 3*3=9, 3*4=12, 3*5=15, 3*6=18 is more than 17, so 5, 17-15=2"
+    // Division from the top. Each step finds its quotient digit by subtracting the divisor again and
+    // again, counting, until what is left is less than the divisor; every subtraction reads only the
+    // number just written, and the count runs like a list count:
+    //   "17/3: 17-3=14 count 1, 14-3=11 count 2, 11-3=8 count 3, 8-3=5 count 4, 5-3=2 count 5,
+    //    2 is less than 3, so 5, left 2"
     // Each later step names the digit it brings down ("; down 4: 24/3: ...").
     if (x >= y) {
       const std::string digits = std::to_string(x);
@@ -291,13 +293,11 @@ std::string worked(int64_t x, char op, int64_t y) {
         if (cols.empty() && cur < y && i + 1 < digits.size()) continue;  // "15/4", not "1/4" first
         const int64_t q = cur / y, r = cur % y;
         if (!cols.empty()) cols += fmt::format("; down {}: ", digits[i]);
-        cols += fmt::format("{}/{}:", cur, y);
-        for (int64_t k = 1; k <= q; ++k) cols += fmt::format("{} {}*{}={}", k > 1 ? "," : "", y, k, y * k);
-        // The first multiple past the number, unless one hit it or the digit is already 9.
-        if ((r != 0 || q == 0) && q < 9) {
-          cols += fmt::format("{} {}*{}={} is more than {}", q > 0 ? "," : "", y, q + 1, y * (q + 1), cur);
+        cols += fmt::format("{}/{}: ", cur, y);
+        for (int64_t k = 1, left = cur; k <= q; ++k, left -= y) {
+          cols += fmt::format("{}-{}={} count {}, ", left, y, left - y, k);
         }
-        cols += fmt::format(", so {}, {}-{}={}", q, cur, y * q, r);
+        cols += fmt::format("{} is less than {}, so {}, left {}", r, y, q, r);
         cur = r;
       }
     }

@@ -238,9 +238,11 @@ TEST(TasksWorked, ColumnsUseTheOperandsDigitsAndSpellTheResult) {
   const std::regex add_col(R"(^([a-z ]+) (\d)\+(\d)(?:\+(1))?=(\d+)$)");
   const std::regex sub_col(R"(^([a-z ]+) (\d)-(\d)(-1)?(, borrow: 1\2-\3(-1)?)?=(\d)$)");
   const std::regex mul_col(R"(^([a-z ]+) (\d)\*(\d)=(\d+)(?:, \4\+(\d)=(\d+))?$)");
-  // "down 6: 36/4: 4*1=4, ..., 4*9=36, so 9, 36-36=0" (the walk checked below).
-  const std::regex div_step(R"(^(?:down (\d): )?(\d+)/(\d): (.*), so (\d), \2-(\d+)=(\d+)$)");
-  const std::regex multiple(R"(^(\d)\*(\d)=(\d+)( is more than (\d+))?$)");
+  // "down 6: 36/4: 36-4=32 count 1, ..., 4-4=0 count 9, 0 is less than 4, so 9, left 0" (the
+  // subtractions checked below).
+  const std::regex div_step(R"(^(?:down (\d): )?(\d+)/(\d): (.*), so (\d), left (\d+)$)");
+  const std::regex subtraction(R"(^(\d+)-(\d)=(\d+) count (\d)$)");
+  const std::regex less(R"(^(\d+) is less than (\d)$)");
   uint64_t state = 12345;
   auto next = [&](int64_t lo, int64_t hi) {
     state = state * 6364136223846793005ULL + 1442695040888963407ULL;
@@ -298,8 +300,8 @@ TEST(TasksWorked, ColumnsUseTheOperandsDigitsAndSpellTheResult) {
     int carry = 0;
     const std::vector<std::string> cols = op == '/' ? split_steps(m[4].str()) : columns(m[4].str());
     if (op == '/') {
-      // Division from the top: each step divides (remainder * 10 + next digit), walking the divisor's
-      // multiples to the quotient digit, then the remainder; later steps name the digit brought down.
+      // Division from the top: each step divides (remainder * 10 + next digit) by subtracting the
+      // divisor and counting until less than it is left; later steps name the digit brought down.
       std::string quotient;
       int64_t rem = 0;
       std::string digits = std::to_string(x);
@@ -319,25 +321,28 @@ TEST(TasksWorked, ColumnsUseTheOperandsDigitsAndSpellTheResult) {
         EXPECT_EQ(std::stoll(d[2]), cur);
         EXPECT_EQ(std::stoll(d[3]), y);
         const int64_t q = cur / y;
-        // The walk: y*1, y*2, ... y*q, then y*(q+1) "is more than" cur unless y*q hits cur or q is 9.
-        const std::vector<std::string> walk = split_steps_by(d[4].str(), ", ");
-        const size_t want = static_cast<size_t>(q) + ((cur % y != 0 || q == 0) && q < 9 ? 1 : 0);
-        ASSERT_EQ(walk.size(), want) << d[4].str();
-        for (size_t k = 0; k < walk.size(); ++k) {
+        // The subtractions: cur-y, then each from the one before, counting 1, 2, ... q; then what is
+        // left is compared with the divisor.
+        const std::vector<std::string> subs = split_steps_by(d[4].str(), ", ");
+        ASSERT_EQ(subs.size(), static_cast<size_t>(q) + 1) << d[4].str();
+        int64_t left = cur;
+        for (size_t k = 0; k + 1 < subs.size(); ++k) {
           std::smatch w;
-          ASSERT_TRUE(std::regex_match(walk[k], w, multiple)) << walk[k];
-          EXPECT_EQ(std::stoll(w[1]), y);
-          EXPECT_EQ(std::stoll(w[2]), static_cast<int64_t>(k + 1));
-          EXPECT_EQ(std::stoll(w[3]), y * static_cast<int64_t>(k + 1));
-          EXPECT_EQ(w[4].matched, static_cast<int64_t>(k) == q) << "only the multiple past the number says so";
-          if (w[4].matched) {
-            EXPECT_GT(std::stoll(w[3]), cur);
-            EXPECT_EQ(std::stoll(w[5]), cur);
-          }
+          ASSERT_TRUE(std::regex_match(subs[k], w, subtraction)) << subs[k];
+          EXPECT_EQ(std::stoll(w[1]), left);
+          EXPECT_EQ(std::stoll(w[2]), y);
+          EXPECT_EQ(std::stoll(w[3]), left - y);
+          EXPECT_EQ(std::stoll(w[4]), static_cast<int64_t>(k + 1));
+          left -= y;
         }
+        std::smatch l;
+        ASSERT_TRUE(std::regex_match(subs.back(), l, less)) << subs.back();
+        EXPECT_EQ(std::stoll(l[1]), left);
+        EXPECT_EQ(std::stoll(l[2]), y);
+        EXPECT_LT(left, y);
         EXPECT_EQ(std::stoll(d[5]), q);
-        EXPECT_EQ(std::stoll(d[6]), y * q);
-        rem = std::stoll(d[7]);
+        rem = std::stoll(d[6]);
+        EXPECT_EQ(rem, left);
         EXPECT_EQ(rem, cur % y);
         quotient += d[5].str();
       }
