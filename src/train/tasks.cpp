@@ -339,7 +339,7 @@ std::string restyle_trace(std::string_view trace, const TraceStyle& style, uint6
                                           "Let me line up ",
                                           "Let me multiply each digit ",
                                           "Let me go through ",
-                                          "For each number, let me count ",
+                                          "Let me sort by the ",
                                           "Let me check each number ",
                                           "They have the same number of digits",
                                           "The rule: ",

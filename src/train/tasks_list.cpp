@@ -1,7 +1,7 @@
 // The list family: comparison, sorting and counting over short lists of numbers.
 //
 //   max / min  walk the list keeping the best so far ("87 is greater than 34. Now the largest is 87.")
-//   sort       each number's place: count the numbers that go before it, then gather the places
+//   sort       a bucket per digit of the leading place ("Tens 3: 37, 31, so 31, 37."), then the buckets joined
 //   count      check each number against the condition (greater/less than k, even, odd) with a count
 //   compare    the larger/smaller of two numbers: digit counts first, then digit by digit from the left
 // Every comparison in a trace is spelled "a is greater than b" / "a is less than b" / "a is equal to b".
@@ -61,39 +61,40 @@ Draft sort(TaskRng& rng, const std::vector<int64_t>& v, bool ascending) {
   out.question = fmt::format(fmt::runtime(rng.pick(kQuestions)), fmt::arg("o", order), fmt::arg("L", L));
   out.key = fmt::format("list sort {} {}", ascending ? "asc" : "desc", L);
   std::string& t = out.trace;
-  // Each number's place is 1 + how many numbers go before it: the less (greater) ones, and the equal
-  // ones earlier in the list. Every line walks the question's whole list once, with a running count,
-  // and ends with the place it found; the order is then gathered place by place. No line copies a
-  // list with an item left out (a copy muse-nano gets wrong, docs/muse-nano.md "Stage 10").
-  const char* less = ascending ? "less" : "greater";
+  // A bucket sort on the leading place of the largest number: one line per digit of that place, in
+  // the sort's order, naming the question's numbers that have that digit there ("Tens 3: 37, 31, so
+  // 31, 37." or "Tens 4: none."), then the buckets joined. Each line finds its numbers by a digit, not by
+  // a position, and no line copies the whole list: muse-nano copies lists with an item left out, or
+  // with a judgement after every item, badly (docs/muse-nano.md, stages 10, 11 and 13).
+  int top = 0;  // the leading place: 1 for tens
+  for (const int64_t x : v) top = std::max(top, digit_count(x) - 1);
+  int64_t unit = 1;
+  for (int i = 0; i < top; ++i) unit *= 10;
+  const std::string place = place_title(top);
   line(t, fmt::format("We need to sort {} {}.", L, order));
-  line(t, fmt::format("For each number, let me count the numbers that go before it: the {} ones, and the equal "
-                      "ones earlier in the list.",
-                      less));
-  std::vector<int64_t> sorted(v.size());
-  for (size_t i = 0; i < v.size(); ++i) {
-    std::string s = fmt::format("{}:", v[i]);
-    size_t c = 0;
-    for (size_t j = 0; j < v.size(); ++j) {
-      const bool before = (ascending ? v[j] < v[i] : v[j] > v[i]) || (v[j] == v[i] && j < i);
-      if (j == i) {
-        s += fmt::format(" {} is it", v[j]);
-      } else if (before) {
-        s += fmt::format(" {} is {}, count {}", v[j], v[j] == v[i] ? "equal" : less, ++c);
-      } else {
-        s += fmt::format(" {} is not", v[j]);
-      }
-      s += j + 1 < v.size() ? ";" : ".";
+  line(t, fmt::format("Let me sort by the {} digit: for each {} digit, {}, the numbers that have it.",
+                      place_name(top), place_name(top), ascending ? "from 0 up to 9" : "from 9 down to 0"));
+  std::vector<int64_t> sorted;
+  for (int k = 0; k < 10; ++k) {
+    const int64_t digit = ascending ? k : 9 - k;
+    std::vector<int64_t> bucket;
+    for (const int64_t x : v) {
+      if (x / unit == digit) bucket.push_back(x);
     }
-    s += fmt::format(" So place {} is {}.", c + 1, v[i]);
+    std::string s = fmt::format("{} {}: ", place, digit);
+    if (bucket.empty()) {
+      s += "none.";
+    } else {
+      s += join_numbers(bucket);
+      if (bucket.size() > 1) {
+        std::stable_sort(bucket.begin(), bucket.end(), [&](int64_t a, int64_t b) { return ascending ? a < b : a > b; });
+        s += ", so " + join_numbers(bucket);
+      }
+      s += ".";
+    }
     line(t, s);
-    sorted[c] = v[i];
+    sorted.insert(sorted.end(), bucket.begin(), bucket.end());
   }
-  std::string gather = "In order:";
-  for (size_t k = 0; k < sorted.size(); ++k) {
-    gather += fmt::format(" place {} is {}{}", k + 1, sorted[k], k + 1 < sorted.size() ? "," : ".");
-  }
-  line(t, gather);
   const std::string S = join_numbers(sorted);
   line(t, fmt::format("So the order is {}.", S));
   std::string check = "Let me double-check:";

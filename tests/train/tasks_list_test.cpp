@@ -6,6 +6,7 @@
 #include <regex>
 
 #include "train/tasks.h"
+#include "train/tasks_gen.h"
 #include "train/tasks_test_util.h"
 
 namespace muse::train {
@@ -112,69 +113,55 @@ TEST(TasksList, EveryClaimInTheTraceIsTrue) {
 // A sort trace finds each number's place: one line per number of the question's list, in its order,
 // walking the whole list with a running count of the numbers that go before it (less / greater, or
 // equal and earlier), then the places gathered in order.
-TEST(TasksList, SortTracesCountWhatGoesBeforeEachNumber) {
-  const std::regex place_line(R"(^(\d+): (.*)\. So place (\d+) is (\d+)\.$)");
-  const std::regex item(R"(^(\d+) is (it|not|less|greater|equal)(?:, count (\d+))?$)");
-  int sorts = 0;
+TEST(TasksList, SortTracesBucketByTheLeadingDigit) {
+  const std::regex bucket_line(R"(^([A-Z][a-z]+) (\d): (none|[\d, ]+?)(?:, so ([\d, ]+))?\.$)");
+  int sorts = 0, shared_buckets = 0;
   for (const Problem& p : sample()) {
     if (p.key.rfind("list sort", 0) != 0) continue;
     ++sorts;
     SCOPED_TRACE(describe(p));
     const bool ascending = p.key.rfind("list sort asc", 0) == 0;
     const std::vector<int64_t> list = integers_in(p.key.substr(p.key.find_first_of("0123456789")));
-    std::vector<int64_t> by_place(list.size(), -1);
-    size_t pivot = 0;
-    std::string gathered;
+    int top = 0;
+    for (const int64_t x : list) top = std::max(top, static_cast<int>(std::to_string(x).size()) - 1);
+    int64_t unit = 1;
+    for (int i = 0; i < top; ++i) unit *= 10;
+    std::vector<int64_t> joined;
+    int buckets = 0;
     for (const std::string& line : lines_of(p.trace)) {
-      if (line.rfind("In order:", 0) == 0) gathered = line;
       std::smatch m;
-      if (!std::regex_match(line, m, place_line)) continue;
-      ASSERT_LT(pivot, list.size());
-      const int64_t x = std::stoll(m[1]);
-      EXPECT_EQ(x, list[pivot]) << "the lines follow the list's order";
-      EXPECT_EQ(std::stoll(m[4]), x);
-      // The walk: every item of the list in order, "is it" at the line's own number.
-      const std::string walk = m[2].str();
-      size_t j = 0, count = 0;
-      for (size_t start = 0; start <= walk.size(); ++j) {
-        const size_t semi = std::min(walk.find("; ", start), walk.size());
-        const std::string piece = walk.substr(start, semi - start);
-        start = semi + 2;
-        std::smatch w;
-        ASSERT_TRUE(std::regex_match(piece, w, item)) << piece;
-        ASSERT_LT(j, list.size());
-        EXPECT_EQ(std::stoll(w[1]), list[j]);
-        const bool before = (ascending ? list[j] < x : list[j] > x) || (list[j] == x && j < pivot);
-        const std::string word = w[2].str();
-        if (j == pivot) {
-          EXPECT_EQ(word, "it");
-        } else if (before) {
-          EXPECT_EQ(word, list[j] == x ? "equal" : ascending ? "less" : "greater");
-          EXPECT_EQ(w[3].matched ? std::stoll(w[3]) : -1, static_cast<int64_t>(++count));
-        } else {
-          EXPECT_EQ(word, "not");
-          EXPECT_FALSE(w[3].matched);
-        }
+      if (!std::regex_match(line, m, bucket_line)) continue;
+      const int64_t digit = ascending ? buckets : 9 - buckets;
+      ++buckets;
+      EXPECT_EQ(m[1].str(), detail::place_title(top));
+      EXPECT_EQ(std::stoll(m[2]), digit) << "one line per digit, in the sort's order";
+      // The line names exactly the list's numbers with that leading digit, in the list's order.
+      std::vector<int64_t> want;
+      for (const int64_t x : list) {
+        if (x / unit == digit) want.push_back(x);
       }
-      EXPECT_EQ(j, list.size()) << "the walk covers the whole list";
-      const size_t place = std::stoul(m[3]);
-      EXPECT_EQ(place, count + 1);
-      ASSERT_GE(place, 1u);
-      ASSERT_LE(place, list.size());
-      EXPECT_EQ(by_place[place - 1], -1) << "two numbers in one place";
-      by_place[place - 1] = x;
-      ++pivot;
+      if (want.empty()) {
+        EXPECT_EQ(m[3].str(), "none");
+        continue;
+      }
+      EXPECT_EQ(m[3].str(), join(want));
+      EXPECT_EQ(m[4].matched, want.size() > 1) << "only a bucket of several numbers is sorted";
+      std::vector<int64_t> in_order = want;
+      std::sort(in_order.begin(), in_order.end());
+      if (!ascending) std::reverse(in_order.begin(), in_order.end());
+      if (m[4].matched) {
+        EXPECT_EQ(m[4].str(), join(in_order));
+        ++shared_buckets;
+      }
+      joined.insert(joined.end(), in_order.begin(), in_order.end());
     }
-    EXPECT_EQ(pivot, list.size());
-    std::string want = "In order:";
-    for (size_t k = 0; k < by_place.size(); ++k) {
-      want += " place " + std::to_string(k + 1) + " is " + std::to_string(by_place[k]) +
-              (k + 1 < by_place.size() ? "," : ".");
-    }
-    EXPECT_EQ(gathered, want);
-    EXPECT_EQ(join(by_place), p.answer);
+    EXPECT_EQ(buckets, 10);
+    EXPECT_EQ(joined.size(), list.size()) << "every number in one bucket";
+    EXPECT_NE(p.trace.find("So the order is " + join(joined) + "."), std::string::npos);
+    EXPECT_EQ(join(joined), p.answer);
   }
   EXPECT_GE(sorts, 60);  // 600 problems, one kind in five
+  EXPECT_GE(shared_buckets, 10);  // buckets of several numbers do occur
 }
 
 TEST(TasksList, CountTracesKeepARunningCount) {
