@@ -12,7 +12,8 @@ For each mode in each report it prints:
      number the reasoning never mentions ("misread"), or, for lists, the kind of question (sort, count,
      max/min, compare). Sorts written as counting sorts (one line per number, "86: 5 is not; 99 is
      greater, count 1; ... So place 2 is 86.", then "In order: ...") are checked piece by piece: the
-     line's copy of the list, each comparison, each count, each place, and the gathering. Divisions
+     line's copy of the list, each comparison, each count, each place, and the gathering; bucket sorts
+     ("Tens 3: 37, 31, so 31, 37.") by each bucket's numbers, each bucket's order and the join. Divisions
      written as walks up the divisor's multiples or by repeated subtraction are checked the same way
      (where each partial dividend starts, each multiple or subtraction and count, each stop, each
      quotient digit, each remainder).
@@ -70,6 +71,13 @@ def step_class(a, op, b, worked):
 SORT_LINE = re.compile(r"^(\d+):((?: [^;.]+;)* [^;.]+)\. So place (\d+) is (\d+)\.$")
 SORT_PART = re.compile(r"^(\d+) is (it|not|less|greater|equal)(?:, count (\d+))?$")
 GATHER = re.compile(r"place (\d+) is (\d+)")
+# The bucket sort (session 12): "Tens 3: 37, 31, so 31, 37." / "Tens 4: none.", then "So the order is ...".
+BUCKET = re.compile(r"^([A-Z][a-z]+(?: [a-z]+)?) (\d): (none|[\d, ]+?)(?:, so ([\d, ]+))?\.$")
+ORDER = re.compile(r"^So the order is ([\d, ]+)\.$")
+
+
+def numbers(text):
+    return [int(x) for x in re.findall(r"\d+", text)]
 
 
 def sort_question(question):
@@ -88,7 +96,24 @@ def sort_steps(question, text):
         return
     nums, ascending = parsed
     places = {}
+    unit = 10 ** (max(len(str(x)) for x in nums) - 1)
+    joined = []
     for line in text.split("\n"):
+        b = BUCKET.match(line)
+        if b:
+            digit = int(b.group(2))
+            named = [] if b.group(3) == "none" else numbers(b.group(3))
+            yield "sort: bucket found", named == [x for x in nums if x // unit == digit]
+            ordered = numbers(b.group(4)) if b.group(4) else named
+            if b.group(4):
+                want = sorted(named, reverse=not ascending)
+                yield "sort: bucket sorted", ordered == want
+            joined += ordered
+            continue
+        o = ORDER.match(line)
+        if o and joined:
+            yield "sort: buckets joined", numbers(o.group(1)) == joined
+            continue
         m = SORT_LINE.match(line)
         if m:
             anchor, place, value = int(m.group(1)), int(m.group(3)), int(m.group(4))
