@@ -19,8 +19,8 @@
 #   stage 12 configs/muse-nano-sft-stage12.json 2600 steps from stage 9's model with the word, chain and
 #                                               list families weighted up (data.family_weights), on the
 #                                               traces that decide a borrow after the column's digits
-#   stage 13 configs/muse-nano-sft-stage13.json 2600 steps from stage 12's model, word and list weighted 3,
-#                                               on the counting sort and the division walk
+#   stage 13 configs/muse-nano-sft-stage13.json 2600 steps from stage 12's model, word and list weighted 3
+#                                               (v6 saw the counting sort and the division walk there)
 # into build/muse-nano-sft/ (stage 1), build/muse-nano-sft2/ (stage 2), build/muse-nano-sft3/ (stage 3)
 # build/muse-nano-sft5/ (stage 5), build/muse-nano-sft6/ (stage 6), build/muse-nano-sft9/ (stage 9),
 # build/muse-nano-sft12/ (stage 12) and build/muse-nano-sft13/ (stage 13: checkpoints, loss.csv, loss.png,
@@ -32,8 +32,9 @@
 # re-run trains stages 1-2 on worked-out traces too; the shipped v3 is stages 5-6 on top of v2 (stage 3 on
 # top of v1), whose stages 1-2 saw the older one-shot traces (commit 5c500ac), v4 is stage 9 on top of
 # v3, and v5 is stage 12 on top of v4 rounded to Q8_0 (models/muse-nano.gguf v4), trained on the generators
-# of commit f2db321 (the counting sort and the division walk came after it), and v6 is stage 13 on top of
-# stage 12's F32 export: see models/muse-nano.md.
+# of commit f2db321, and v6 is stage 13 on top of stage 12's F32 export, trained on the generators of
+# commit f5b3226 (the counting sort and the division walk; the bucket sort and the division by repeated
+# subtraction came after it): see models/muse-nano.md.
 #   OUT=dir scripts/train-muse-nano.sh    # other output folder (later stages go to dir2 ... dir13)
 set -euo pipefail
 cd "$(dirname "$0")/.."
