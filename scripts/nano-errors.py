@@ -84,13 +84,13 @@ def sort_question(question):
     """(numbers, ascending) of a sort question, or None."""
     if list_kind(question) != "sort":
         return None
-    nums = [int(x) for x in re.findall(r"\d+", question)]  # a sort question holds no other numbers
-    return nums, "smallest to largest" in question
+    return numbers(question), "smallest to largest" in question  # a sort question holds no other numbers
 
 
 def sort_steps(question, text):
-    """The counting-sort trace's pieces (docs/tasks.md), each as (class, right): the line's copy of the
-    list, each comparison, each count, each place, and the closing "In order" gathering."""
+    """A sort trace's pieces, each as (class, right). Bucket sorts (docs/tasks.md): each bucket's numbers,
+    its order, and the join. Counting sorts (stage 13's form): each line's copy of the list, each
+    comparison, each count, each place, and the closing "In order" gathering."""
     parsed = sort_question(question)
     if parsed is None:
         return
@@ -154,10 +154,10 @@ LESS = re.compile(r"^(\d+) is less than (\d+)$")
 
 
 def division_steps(text):
-    """The pieces of each division worked as a walk up the divisor's multiples (docs/tasks.md:
-    "15/4: 4*1=4, ..., 4*4=16 is more than 15, so 3, 15-12=3; down 6: ..."), each as (class, right):
-    where each partial dividend starts, each multiple, each "is more than" stop, each quotient digit,
-    each remainder."""
+    """The pieces of each long division, each as (class, right): where each partial dividend starts, then
+    per quotient digit either the repeated subtraction's pieces (subtraction_pieces, docs/tasks.md) or
+    those of stage 13's walk up the divisor's multiples ("15/4: 4*1=4, ..., 4*4=16 is more than 15, so 3,
+    15-12=3; down 6: ..."): each multiple, each "is more than" stop, the quotient digit, the remainder."""
     for m in DIVISION.finditer(text):
         a, b = m.group(1), int(m.group(2))
         pos = 0      # digits of the dividend used so far
@@ -226,13 +226,19 @@ def list_kind(question):
     return "compare"
 
 
+def trace_pieces(item):
+    """The pieces of the item's long divisions and sorts, each as (class, right)."""
+    text = item.get("reasoning") or ""
+    return [*division_steps(text), *sort_steps(item["question"], text)]
+
+
 def first_cause(item):
     text = item.get("reasoning") or ""
     for m in worked_steps(text):
         a, op, b, cols, c = int(m.group(1)), m.group(2), int(m.group(3)), m.group(4), int(m.group(5))
         if true_value(a, op, b) != c:
             return "wrong step: " + step_class(a, op, b, cols is not None)
-    for cls, right in [*division_steps(text), *sort_steps(item["question"], text)]:
+    for cls, right in trace_pieces(item):
         if not right:
             return "wrong step: " + cls
     if item["family"] == "list":
@@ -256,8 +262,7 @@ def report(path):
                 cls = step_class(a, op, b, cols is not None)
                 steps[cls][0] += true_value(a, op, b) == c
                 steps[cls][1] += 1
-            text = item.get("reasoning") or ""
-            for cls, right in [*division_steps(text), *sort_steps(item["question"], text)]:
+            for cls, right in trace_pieces(item):
                 steps[cls][0] += right
                 steps[cls][1] += 1
             if not item["correct"]:
