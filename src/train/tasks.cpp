@@ -251,6 +251,12 @@ std::vector<int> digits_lsb_first(int64_t v) {
 
 int digit_count(int64_t v) { return static_cast<int>(digits_lsb_first(v < 0 ? -v : v).size()); }
 
+int64_t pow10(int n) {
+  int64_t p = 1;
+  while (n-- > 0) p *= 10;
+  return p;
+}
+
 std::string place_name(int place) {
   static const char* const kNames[] = {"ones",         "tens",          "hundreds",
                                        "thousands",    "ten thousands", "hundred thousands",

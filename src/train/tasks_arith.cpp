@@ -19,12 +19,6 @@ namespace {
 
 std::string zeros_word(int n) { return n == 1 ? "1 zero" : fmt::format("{} zeros", n); }
 
-int64_t pow10(int n) {
-  int64_t p = 1;
-  while (n-- > 0) p *= 10;
-  return p;
-}
-
 }  // namespace
 
 Draft generate_add(TaskRng& rng, const Difficulty& d) {

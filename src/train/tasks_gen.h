@@ -37,6 +37,8 @@ int64_t random_up_to_digits(TaskRng& rng, int max_digits, int64_t min_value);
 // Decimal digits, least significant first (0 -> {0}). REQUIRES: v >= 0.
 std::vector<int> digits_lsb_first(int64_t v);
 int digit_count(int64_t v);
+// 10 to the power n (n >= 0, small enough for int64_t).
+int64_t pow10(int n);
 // "ones", "tens", "hundreds", "thousands", ... for place 0, 1, 2, 3, ...
 std::string place_name(int place);
 // "Ones", "Tens", ...: place_name with a capital first letter.
@@ -51,12 +53,12 @@ inline constexpr std::string_view kDropZerosLine = "Drop the zeros in front.";
 //   "648 + 2160: ones 8+0=8, tens 4+6=10, hundreds 6+1+1=8, thousands 0+2=2, so 648 + 2160 = 2808"
 //   "53 - 27: ones 3-7, borrow: 13-7=6, tens 5-2-1=2, so 53 - 27 = 26"
 //   "7 * 95: ones 7*5=35, tens 7*9=63, 63+3=66, so 7 * 95 = 665"
-// Division goes from the top; each step walks the divisor's multiples up to its quotient digit (and
-// the first one past the number, unless one hits it), then writes the remainder; each later step names
-// the digit it brings down:
-//   "56 / 7: 56/7: 7*1=7, 7*2=14, ..., 7*8=56, so 8, 56-56=0, so 56 / 7 = 8"
-//   "156 / 4: 15/4: 4*1=4, 4*2=8, 4*3=12, 4*4=16 is more than 15, so 3, 15-12=3; down 6: 36/4: 4*1=4,
-//    ..., 4*9=36, so 9, 36-36=0, so 156 / 4 = 39"
+// Division goes from the top; each step subtracts the divisor, counting, until less than it is left
+// (the count is the quotient digit, what is left the remainder); each later step names the digit it
+// brings down:
+//   "56 / 7: 56/7: 56-7=49 count 1, ..., 7-7=0 count 8, 0 is less than 7, so 8, left 0, so 56 / 7 = 8"
+//   "156 / 4: 15/4: 15-4=11 count 1, 11-4=7 count 2, 7-4=3 count 3, 3 is less than 4, so 3, left 3;
+//    down 6: 36/4: 36-4=32 count 1, ..., 4-4=0 count 9, 0 is less than 4, so 9, left 0, so 156 / 4 = 39"
 // A single-digit fact stays one equation: "7 + 5 = 12", "7 * 8 = 56", "0 * 95 = 0", "0 / 7 = 0".
 // REQUIRES: x, y >= 0; for '-' x >= y; for '*' a factor <= 9; for '/' 2 <= y <= 9 dividing x.
 std::string worked(int64_t x, char op, int64_t y);

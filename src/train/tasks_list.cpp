@@ -68,8 +68,7 @@ Draft sort(TaskRng& rng, const std::vector<int64_t>& v, bool ascending) {
   // with a judgement after every item, badly (docs/muse-nano.md, stages 10, 11 and 13).
   int top = 0;  // the leading place: 1 for tens
   for (const int64_t x : v) top = std::max(top, digit_count(x) - 1);
-  int64_t unit = 1;
-  for (int i = 0; i < top; ++i) unit *= 10;
+  const int64_t unit = pow10(top);
   const std::string place = place_title(top);
   line(t, fmt::format("We need to sort {} {}.", L, order));
   line(t, fmt::format("Let me sort by the {} digit: for each {} digit, {}, the numbers that have it.",
