@@ -13,7 +13,8 @@ For each mode in each report it prints:
      max/min, compare). Sorts written as counting sorts (one line per number, "86: 5 is not; 99 is
      greater, count 1; ... So place 2 is 86.", then "In order: ...") are checked piece by piece: the
      line's copy of the list, each comparison, each count, each place, and the gathering; bucket sorts
-     ("Tens 3: 37, 31, so 31, 37.") by each bucket's numbers, each bucket's order and the join. Divisions
+     ("Tens 3: 37, 31, so 31, 37.", a big bucket bucketed again by the next place) by each bucket's
+     numbers, each bucket's order and each join. Divisions
      written as walks up the divisor's multiples or by repeated subtraction are checked the same way
      (where each partial dividend starts, each multiple or subtraction and count, each stop, each
      quotient digit, each remainder).
@@ -74,6 +75,10 @@ GATHER = re.compile(r"place (\d+) is (\d+)")
 # The bucket sort (session 12): "Tens 3: 37, 31, so 31, 37." / "Tens 4: none.", then "So the order is ...".
 BUCKET = re.compile(r"^([A-Z][a-z]+(?: [a-z]+)?) (\d): (none|[\d, ]+?)(?:, so ([\d, ]+))?\.$")
 ORDER = re.compile(r"^So the order is ([\d, ]+)\.$")
+# A big bucket above the tens place is bucketed again by the next place (session 13):
+# "Hundreds 0: 4, 26, 3, 13. Let me sort them by the tens digit." ... "So hundreds 0 gives 26, 13, 4, 3."
+NEST = re.compile(r"^[A-Z][a-z]+ (\d): ([\d, ]+)\. Let me sort them by the [a-z]+ digit\.$")
+NEST_CLOSE = re.compile(r"^So [a-z]+ \d gives ([\d, ]+)\.$")
 
 
 def numbers(text):
@@ -96,23 +101,33 @@ def sort_steps(question, text):
         return
     nums, ascending = parsed
     places = {}
-    unit = 10 ** (max(len(str(x)) for x in nums) - 1)
-    joined = []
+    # One frame per level of buckets: [the numbers bucketed, the place's unit, the buckets joined so far].
+    frames = [[nums, 10 ** (max(len(str(x)) for x in nums) - 1), []]]
     for line in text.split("\n"):
-        b = BUCKET.match(line)
-        if b:
-            digit = int(b.group(2))
-            named = [] if b.group(3) == "none" else numbers(b.group(3))
-            yield "sort: bucket found", named == [x for x in nums if x // unit == digit]
+        nest, b = NEST.match(line), BUCKET.match(line)
+        if nest or b:
+            group, unit, joined = frames[-1]
+            digit = int((nest or b).group(1 if nest else 2))
+            named = numbers(nest.group(2)) if nest else [] if b.group(3) == "none" else numbers(b.group(3))
+            yield "sort: bucket found", named == [x for x in group if x // unit % 10 == digit]
+            if nest:
+                frames.append([named, max(unit // 10, 1), []])
+                continue
             ordered = numbers(b.group(4)) if b.group(4) else named
             if b.group(4):
                 want = sorted(named, reverse=not ascending)
                 yield "sort: bucket sorted", ordered == want
             joined += ordered
             continue
+        c = NEST_CLOSE.match(line)
+        if c and len(frames) > 1:
+            group, _, joined = frames.pop()
+            yield "sort: buckets joined", numbers(c.group(1)) == joined
+            frames[-1][2] += numbers(c.group(1))
+            continue
         o = ORDER.match(line)
-        if o and joined:
-            yield "sort: buckets joined", numbers(o.group(1)) == joined
+        if o and frames[0][2]:
+            yield "sort: buckets joined", numbers(o.group(1)) == frames[0][2]
             continue
         m = SORT_LINE.match(line)
         if m:

@@ -52,6 +52,43 @@ Draft extreme(TaskRng& rng, const std::vector<int64_t>& v, bool largest) {
   return out;
 }
 
+// One line per digit of `place`, in the sort's order, naming the numbers of v that have that digit there
+// ("Tens 3: 37, 31, so 31, 37." or "Tens 4: none."); returns the buckets joined. A bucket of three or more
+// numbers above the tens place is not sorted in one go but bucketed again by the next place down
+// ("Hundreds 0: 4, 26, 3, 13. Let me sort them by the tens digit." ... "So hundreds 0 gives 26, 13, 4,
+// 3."), so no line orders more than a few numbers of at most two digits at once.
+std::vector<int64_t> bucket_lines(std::string& t, const std::vector<int64_t>& v, int place, bool ascending) {
+  const int64_t unit = pow10(place);
+  const std::string title = place_title(place);
+  std::vector<int64_t> sorted;
+  for (int k = 0; k < 10; ++k) {
+    const int64_t digit = ascending ? k : 9 - k;
+    std::vector<int64_t> bucket;
+    for (const int64_t x : v) {
+      if (x / unit % 10 == digit) bucket.push_back(x);
+    }
+    std::string s = fmt::format("{} {}: ", title, digit);
+    if (bucket.empty()) {
+      line(t, s + "none.");
+      continue;
+    }
+    s += join_numbers(bucket);
+    if (bucket.size() >= 3 && place >= 2) {
+      line(t, fmt::format("{}. Let me sort them by the {} digit.", s, place_name(place - 1)));
+      bucket = bucket_lines(t, bucket, place - 1, ascending);
+      line(t, fmt::format("So {} {} gives {}.", place_name(place), digit, join_numbers(bucket)));
+    } else {
+      if (bucket.size() > 1) {
+        std::stable_sort(bucket.begin(), bucket.end(), [&](int64_t a, int64_t b) { return ascending ? a < b : a > b; });
+        s += ", so " + join_numbers(bucket);
+      }
+      line(t, s + ".");
+    }
+    sorted.insert(sorted.end(), bucket.begin(), bucket.end());
+  }
+  return sorted;
+}
+
 Draft sort(TaskRng& rng, const std::vector<int64_t>& v, bool ascending) {
   const std::string L = join_numbers(v);
   const char* order = ascending ? "from smallest to largest" : "from largest to smallest";
@@ -61,39 +98,15 @@ Draft sort(TaskRng& rng, const std::vector<int64_t>& v, bool ascending) {
   out.question = fmt::format(fmt::runtime(rng.pick(kQuestions)), fmt::arg("o", order), fmt::arg("L", L));
   out.key = fmt::format("list sort {} {}", ascending ? "asc" : "desc", L);
   std::string& t = out.trace;
-  // A bucket sort on the leading place of the largest number: one line per digit of that place, in
-  // the sort's order, naming the question's numbers that have that digit there ("Tens 3: 37, 31, so
-  // 31, 37." or "Tens 4: none."), then the buckets joined. Each line finds its numbers by a digit, not by
+  // A bucket sort on the leading place of the largest number (bucket_lines), then the buckets joined. Each line finds its numbers by a digit, not by
   // a position, and no line copies the whole list: muse-nano copies lists with an item left out, or
   // with a judgement after every item, badly (docs/muse-nano.md, stages 10, 11 and 13).
   int top = 0;  // the leading place: 1 for tens
   for (const int64_t x : v) top = std::max(top, digit_count(x) - 1);
-  const int64_t unit = pow10(top);
-  const std::string place = place_title(top);
   line(t, fmt::format("We need to sort {} {}.", L, order));
   line(t, fmt::format("Let me sort by the {} digit: for each {} digit, {}, the numbers that have it.",
                       place_name(top), place_name(top), ascending ? "from 0 up to 9" : "from 9 down to 0"));
-  std::vector<int64_t> sorted;
-  for (int k = 0; k < 10; ++k) {
-    const int64_t digit = ascending ? k : 9 - k;
-    std::vector<int64_t> bucket;
-    for (const int64_t x : v) {
-      if (x / unit == digit) bucket.push_back(x);
-    }
-    std::string s = fmt::format("{} {}: ", place, digit);
-    if (bucket.empty()) {
-      s += "none.";
-    } else {
-      s += join_numbers(bucket);
-      if (bucket.size() > 1) {
-        std::stable_sort(bucket.begin(), bucket.end(), [&](int64_t a, int64_t b) { return ascending ? a < b : a > b; });
-        s += ", so " + join_numbers(bucket);
-      }
-      s += ".";
-    }
-    line(t, s);
-    sorted.insert(sorted.end(), bucket.begin(), bucket.end());
-  }
+  const std::vector<int64_t> sorted = bucket_lines(t, v, top, ascending);
   const std::string S = join_numbers(sorted);
   line(t, fmt::format("So the order is {}.", S));
   std::string check = "Let me double-check:";

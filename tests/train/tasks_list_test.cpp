@@ -113,9 +113,78 @@ TEST(TasksList, EveryClaimInTheTraceIsTrue) {
 // A sort trace finds each number's place: one line per number of the question's list, in its order,
 // walking the whole list with a running count of the numbers that go before it (less / greater, or
 // equal and earlier), then the places gathered in order.
+// Checks the bucket lines of one place that start at lines[i] (bucket_lines in tasks_list.cpp): one line
+// per digit in the sort's order, each naming exactly the numbers of `list` with that digit at `place`,
+// in the list's order; a bucket of several numbers is sorted on its line or, with three or more numbers
+// above the tens place, bucketed again by the next place and closed by "So <place> <digit> gives ...".
+// Returns the buckets joined and moves i past them.
+struct BucketCheck {
+  const std::vector<std::string>& lines;
+  bool ascending;
+  int sorted_on_line = 0, nested = 0;
+
+  std::vector<int64_t> run(size_t& i, const std::vector<int64_t>& list, int place) {
+    static const std::regex bucket_line(R"(^([A-Z][a-z]+) (\d): (none|[\d, ]+?)(?:, so ([\d, ]+))?\.$)");
+    static const std::regex nest_line(R"(^([A-Z][a-z]+) (\d): ([\d, ]+)\. Let me sort them by the ([a-z]+) digit\.$)");
+    static const std::regex close_line(R"(^So ([a-z]+) (\d) gives ([\d, ]+)\.$)");
+    int64_t unit = 1;
+    for (int k = 0; k < place; ++k) unit *= 10;
+    std::vector<int64_t> joined;
+    for (int b = 0; b < 10; ++b, ++i) {
+      const int64_t digit = ascending ? b : 9 - b;
+      std::vector<int64_t> want;
+      for (const int64_t x : list) {
+        if (x / unit % 10 == digit) want.push_back(x);
+      }
+      std::vector<int64_t> in_order = want;
+      std::sort(in_order.begin(), in_order.end());
+      if (!ascending) std::reverse(in_order.begin(), in_order.end());
+      if (i >= lines.size()) {
+        ADD_FAILURE() << "the trace ends before the bucket of " << detail::place_name(place) << " digit " << digit;
+        return joined;
+      }
+      SCOPED_TRACE(lines[i]);
+      std::smatch m;
+      if (std::regex_match(lines[i], m, nest_line)) {
+        ++nested;
+        EXPECT_EQ(m[1].str(), detail::place_title(place));
+        EXPECT_EQ(std::stoll(m[2]), digit) << "one line per digit, in the sort's order";
+        EXPECT_EQ(m[3].str(), join(want));
+        EXPECT_GE(want.size(), 3u) << "only a bucket of three or more is bucketed again";
+        EXPECT_GE(place, 2) << "only above the tens place";
+        EXPECT_EQ(m[4].str(), detail::place_name(place - 1));
+        ++i;
+        const std::vector<int64_t> inner = run(i, want, place - 1);
+        EXPECT_EQ(inner, in_order);
+        std::smatch c;
+        EXPECT_TRUE(i < lines.size() && std::regex_match(lines[i], c, close_line) &&
+                    c[1].str() == detail::place_name(place) && std::stoll(c[2]) == digit && c[3].str() == join(inner))
+            << "the nested buckets close with their join: " << (i < lines.size() ? lines[i] : "(end)");
+      } else if (std::regex_match(lines[i], m, bucket_line)) {
+        EXPECT_EQ(m[1].str(), detail::place_title(place));
+        EXPECT_EQ(std::stoll(m[2]), digit) << "one line per digit, in the sort's order";
+        if (want.empty()) {
+          EXPECT_EQ(m[3].str(), "none");
+        } else {
+          EXPECT_EQ(m[3].str(), join(want));
+          EXPECT_FALSE(want.size() >= 3 && place >= 2) << "a bucket this big above the tens place is bucketed again";
+          EXPECT_EQ(m[4].matched, want.size() > 1) << "only a bucket of several numbers is sorted";
+          if (m[4].matched) {
+            EXPECT_EQ(m[4].str(), join(in_order));
+            ++sorted_on_line;
+          }
+        }
+      } else {
+        ADD_FAILURE() << "not a bucket line";
+      }
+      joined.insert(joined.end(), in_order.begin(), in_order.end());
+    }
+    return joined;
+  }
+};
+
 TEST(TasksList, SortTracesBucketByTheLeadingDigit) {
-  const std::regex bucket_line(R"(^([A-Z][a-z]+) (\d): (none|[\d, ]+?)(?:, so ([\d, ]+))?\.$)");
-  int sorts = 0, shared_buckets = 0;
+  int sorts = 0, sorted_on_line = 0, nested = 0;
   for (const Problem& p : sample()) {
     if (p.key.rfind("list sort", 0) != 0) continue;
     ++sorts;
@@ -124,44 +193,22 @@ TEST(TasksList, SortTracesBucketByTheLeadingDigit) {
     const std::vector<int64_t> list = integers_in(p.key.substr(p.key.find_first_of("0123456789")));
     int top = 0;
     for (const int64_t x : list) top = std::max(top, static_cast<int>(std::to_string(x).size()) - 1);
-    int64_t unit = 1;
-    for (int i = 0; i < top; ++i) unit *= 10;
-    std::vector<int64_t> joined;
-    int buckets = 0;
-    for (const std::string& line : lines_of(p.trace)) {
-      std::smatch m;
-      if (!std::regex_match(line, m, bucket_line)) continue;
-      const int64_t digit = ascending ? buckets : 9 - buckets;
-      ++buckets;
-      EXPECT_EQ(m[1].str(), detail::place_title(top));
-      EXPECT_EQ(std::stoll(m[2]), digit) << "one line per digit, in the sort's order";
-      // The line names exactly the list's numbers with that leading digit, in the list's order.
-      std::vector<int64_t> want;
-      for (const int64_t x : list) {
-        if (x / unit == digit) want.push_back(x);
-      }
-      if (want.empty()) {
-        EXPECT_EQ(m[3].str(), "none");
-        continue;
-      }
-      EXPECT_EQ(m[3].str(), join(want));
-      EXPECT_EQ(m[4].matched, want.size() > 1) << "only a bucket of several numbers is sorted";
-      std::vector<int64_t> in_order = want;
-      std::sort(in_order.begin(), in_order.end());
-      if (!ascending) std::reverse(in_order.begin(), in_order.end());
-      if (m[4].matched) {
-        EXPECT_EQ(m[4].str(), join(in_order));
-        ++shared_buckets;
-      }
-      joined.insert(joined.end(), in_order.begin(), in_order.end());
-    }
-    EXPECT_EQ(buckets, 10);
+    const std::vector<std::string> lines = lines_of(p.trace);
+    const std::string intro = "Let me sort by the " + detail::place_name(top) + " digit";
+    size_t i = 0;
+    while (i < lines.size() && lines[i].rfind(intro, 0) != 0) ++i;
+    ASSERT_LT(i, lines.size()) << "no line starts the sort by the leading place";
+    BucketCheck check{lines, ascending};
+    const std::vector<int64_t> joined = check.run(++i, list, top);
+    sorted_on_line += check.sorted_on_line;
+    nested += check.nested;
     EXPECT_EQ(joined.size(), list.size()) << "every number in one bucket";
-    EXPECT_NE(p.trace.find("So the order is " + join(joined) + "."), std::string::npos);
+    EXPECT_TRUE(i < lines.size() && lines[i] == "So the order is " + join(joined) + ".");
     EXPECT_EQ(join(joined), p.answer);
   }
   EXPECT_GE(sorts, 60);  // 600 problems, one kind in five
-  EXPECT_GE(shared_buckets, 10);  // buckets of several numbers do occur
+  EXPECT_GE(sorted_on_line, 10);  // buckets of several numbers do occur
+  EXPECT_GE(nested, 5);  // and hard lists' big buckets are bucketed again
 }
 
 TEST(TasksList, CountTracesKeepARunningCount) {
