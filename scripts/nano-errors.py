@@ -77,6 +77,9 @@ BUCKET = re.compile(r"^([A-Z][a-z]+(?: [a-z]+)?) (\d): (none|[\d, ]+?)(?:, so ([
 ORDER = re.compile(r"^So the order is ([\d, ]+)\.$")
 # A big bucket above the tens place is bucketed again by the next place (session 13):
 # "Hundreds 0: 4, 26, 3, 13. Let me sort them by the tens digit." ... "So hundreds 0 gives 26, 13, 4, 3."
+# Session 13: each level of buckets starts with every number's digit there ("The tens digits: 37 has 3, 8 has 0.").
+SCAN = re.compile(r"^The [a-z]+ digits: (.*)\.$")
+SCAN_PART = re.compile(r"^(\d+) has (\d)$")
 NEST = re.compile(r"^[A-Z][a-z]+ (\d): ([\d, ]+)\. Let me sort them by the [a-z]+ digit\.$")
 NEST_CLOSE = re.compile(r"^So [a-z]+ \d gives ([\d, ]+)\.$")
 
@@ -119,6 +122,15 @@ def sort_steps(question, text):
                 yield "sort: bucket sorted", ordered == want
             joined += ordered
             continue
+        sc = SCAN.match(line)
+        if sc:
+            group, unit, _ = frames[-1]
+            parts = [SCAN_PART.match(x) for x in sc.group(1).split(", ")]
+            yield "sort: digits list copied", [int(x.group(1)) if x else None for x in parts] == group
+            for x in parts:
+                if x:
+                    yield "sort: digit read", int(x.group(1)) // unit % 10 == int(x.group(2))
+            continue
         c = NEST_CLOSE.match(line)
         if c and len(frames) > 1:
             group, _, joined = frames.pop()
@@ -160,12 +172,17 @@ def sort_steps(question, text):
 
 
 DIVISION = re.compile(r"(\d+) / (\d+): ([^\n]*?), so \1 / \2 = \d+")
-DIV_DIGIT = re.compile(r"^(?:down (\d): )?(\d+)/(\d+): (.*), so (\d+), (\d+)-(\d+)=(\d+)$")
+DIV_DIGIT = re.compile(r"^(?:down (?:[a-z ]+ )?(\d): )?(\d+)/(\d+): (.*), so (\d+), (\d+)-(\d+)=(\d+)$")
 MULTIPLE = re.compile(r"^(\d+)\*(\d+)=(\d+)( is more than (\d+))?$")
 # The later form (session 12): "15/4: 15-4=11 count 1, ..., 3 is less than 4, so 3, left 3; down 6: ..."
-SUB_DIGIT = re.compile(r"^(?:down (\d): )?(\d+)/(\d+): (.*), so (\d+), left (\d+)$")
+# (since session 13 "down ones 6", after the digits listed by place).
+SUB_DIGIT = re.compile(r"^(?:down (?:[a-z ]+ )?(\d): )?(\d+)/(\d+): (.*), so (\d+), left (\d+)$")
 SUBTRACTION = re.compile(r"^(\d+)-(\d+)=(\d+) count (\d+)$")
 LESS = re.compile(r"^(\d+) is less than (\d+)$")
+# Session 13: a division that brings digits down first lists the dividend's digits by place
+# ("hundreds 5, tens 3, ones 0; 5/5: ...; down tens 3: ...").
+DIGIT_LIST = re.compile(r"^[a-z]+ \d(?:, [a-z ]+ \d)*$")
+PLACES = ["ones", "tens", "hundreds", "thousands", "ten thousands", "hundred thousands"]
 
 
 def division_steps(text):
@@ -178,6 +195,10 @@ def division_steps(text):
         pos = 0      # digits of the dividend used so far
         rem = None   # the last remainder
         for seg in m.group(3).split("; "):
+            if DIGIT_LIST.match(seg):
+                want = ", ".join(f"{PLACES[len(a) - 1 - i]} {c}" for i, c in enumerate(a) if len(a) <= len(PLACES))
+                yield "/ digits listed", seg == want
+                continue
             d = DIV_DIGIT.match(seg)
             sub = SUB_DIGIT.match(seg) if d is None else None
             if d is None and sub is None:

@@ -278,15 +278,24 @@ std::string worked(int64_t x, char op, int64_t y) {
     // number just written, and the count runs like a list count:
     //   "17/3: 17-3=14 count 1, 14-3=11 count 2, 11-3=8 count 3, 8-3=5 count 4, 5-3=2 count 5,
     //    2 is less than 3, so 5, left 2"
-    // Each later step names the digit it brings down ("; down 4: 24/3: ...").
+    // When a digit will be brought down, the dividend's digits are first listed by place ("hundreds 5,
+    // tens 3, ones 0; "), and each later step brings its digit down by that name ("; down tens 3:
+    // 3/5: ..."): the digit is looked up by its place's name, not counted off from the left.
     if (x >= y) {
       const std::string digits = std::to_string(x);
+      const int n = static_cast<int>(digits.size());
+      size_t first = 0;  // the last digit of the first partial dividend: "15/4", not "1/4"
+      for (int64_t lead = digits[0] - '0'; lead < y && first + 1 < digits.size();) lead = lead * 10 + (digits[++first] - '0');
+      if (first + 1 < digits.size()) {
+        for (int i = 0; i < n; ++i) cols += fmt::format("{}{} {}", i ? ", " : "", place_name(n - 1 - i), digits[i]);
+        cols += "; ";
+      }
       int64_t cur = 0;
       for (size_t i = 0; i < digits.size(); ++i) {
         cur = cur * 10 + (digits[i] - '0');
-        if (cols.empty() && cur < y && i + 1 < digits.size()) continue;  // "15/4", not "1/4" first
+        if (i < first) continue;
         const int64_t q = cur / y, r = cur % y;
-        if (!cols.empty()) cols += fmt::format("; down {}: ", digits[i]);
+        if (i > first) cols += fmt::format("; down {} {}: ", place_name(n - 1 - static_cast<int>(i)), digits[i]);
         cols += fmt::format("{}/{}: ", cur, y);
         for (int64_t k = 1, left = cur; k <= q; ++k, left -= y) {
           cols += fmt::format("{}-{}={} count {}, ", left, y, left - y, k);

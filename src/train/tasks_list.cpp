@@ -52,14 +52,20 @@ Draft extreme(TaskRng& rng, const std::vector<int64_t>& v, bool largest) {
   return out;
 }
 
-// One line per digit of `place`, in the sort's order, naming the numbers of v that have that digit there
-// ("Tens 3: 37, 31, so 31, 37." or "Tens 4: none."); returns the buckets joined. A bucket of three or more
+// A line with each number's digit at `place` ("The tens digits: 37 has 3, 8 has 0, 31 has 3."), then one
+// line per digit, in the sort's order, naming the numbers of v that have that digit there ("Tens 3: 37,
+// 31, so 31, 37." or "Tens 4: none."); returns the buckets joined. A bucket of three or more
 // numbers above the tens place is not sorted in one go but bucketed again by the next place down
 // ("Hundreds 0: 4, 26, 3, 13. Let me sort them by the tens digit." ... "So hundreds 0 gives 26, 13, 4,
 // 3."), so no line orders more than a few numbers of at most two digits at once.
 std::vector<int64_t> bucket_lines(std::string& t, const std::vector<int64_t>& v, int place, bool ascending) {
   const int64_t unit = pow10(place);
   const std::string title = place_title(place);
+  // First every number's digit at this place, read in the list's order (a walk, like a count's), so
+  // that each bucket line finds its numbers by the digit written beside them.
+  std::string scan = fmt::format("The {} digits:", place_name(place));
+  for (size_t i = 0; i < v.size(); ++i) scan += fmt::format("{} {} has {}", i ? "," : "", v[i], v[i] / unit % 10);
+  line(t, scan + ".");
   std::vector<int64_t> sorted;
   for (int k = 0; k < 10; ++k) {
     const int64_t digit = ascending ? k : 9 - k;

@@ -240,7 +240,7 @@ TEST(TasksWorked, ColumnsUseTheOperandsDigitsAndSpellTheResult) {
   const std::regex mul_col(R"(^([a-z ]+) (\d)\*(\d)=(\d+)(?:, \4\+(\d)=(\d+))?$)");
   // "down 6: 36/4: 36-4=32 count 1, ..., 4-4=0 count 9, 0 is less than 4, so 9, left 0" (the
   // subtractions checked below).
-  const std::regex div_step(R"(^(?:down (\d): )?(\d+)/(\d): (.*), so (\d), left (\d+)$)");
+  const std::regex div_step(R"(^(?:down ([a-z ]+) (\d): )?(\d+)/(\d): (.*), so (\d), left (\d+)$)");
   const std::regex subtraction(R"(^(\d+)-(\d)=(\d+) count (\d)$)");
   const std::regex less(R"(^(\d+) is less than (\d)$)");
   uint64_t state = 12345;
@@ -298,8 +298,17 @@ TEST(TasksWorked, ColumnsUseTheOperandsDigitsAndSpellTheResult) {
     const std::vector<int> dx = digits_of(x), dy = digits_of(y);
     std::string written;  // what the columns write, ones first
     int carry = 0;
-    const std::vector<std::string> cols = op == '/' ? split_steps(m[4].str()) : columns(m[4].str());
+    std::vector<std::string> cols = op == '/' ? split_steps(m[4].str()) : columns(m[4].str());
     if (op == '/') {
+      // A division that brings a digit down first lists the dividend's digits by place.
+      std::string listed;
+      const std::string xs = std::to_string(x);
+      for (size_t k = 0; k < xs.size(); ++k) {
+        listed += (k ? ", " : "") + detail::place_name(static_cast<int>(xs.size() - 1 - k)) + " " + xs[k];
+      }
+      const bool brings_down = cols.size() > 1;
+      EXPECT_EQ(!cols.empty() && cols.front() == listed, brings_down) << "the digits are listed iff one is brought down";
+      if (brings_down && cols.front() == listed) cols.erase(cols.begin());
       // Division from the top: each step divides (remainder * 10 + next digit) by subtracting the
       // divisor and counting until less than it is left; later steps name the digit brought down.
       std::string quotient;
@@ -316,15 +325,16 @@ TEST(TasksWorked, ColumnsUseTheOperandsDigitsAndSpellTheResult) {
         } while (quotient.empty() && cur < y && next_digit < digits.size());
         EXPECT_EQ(d[1].matched, !quotient.empty()) << "only later steps bring a digit down";
         if (d[1].matched) {
-          EXPECT_EQ(d[1].str()[0], digits[next_digit - 1]);
+          EXPECT_EQ(d[1].str(), detail::place_name(static_cast<int>(digits.size() - next_digit)));
+          EXPECT_EQ(d[2].str()[0], digits[next_digit - 1]);
         }
-        EXPECT_EQ(std::stoll(d[2]), cur);
-        EXPECT_EQ(std::stoll(d[3]), y);
+        EXPECT_EQ(std::stoll(d[3]), cur);
+        EXPECT_EQ(std::stoll(d[4]), y);
         const int64_t q = cur / y;
         // The subtractions: cur-y, then each from the one before, counting 1, 2, ... q; then what is
         // left is compared with the divisor.
-        const std::vector<std::string> subs = split_steps_by(d[4].str(), ", ");
-        ASSERT_EQ(subs.size(), static_cast<size_t>(q) + 1) << d[4].str();
+        const std::vector<std::string> subs = split_steps_by(d[5].str(), ", ");
+        ASSERT_EQ(subs.size(), static_cast<size_t>(q) + 1) << d[5].str();
         int64_t left = cur;
         for (size_t k = 0; k + 1 < subs.size(); ++k) {
           std::smatch w;
@@ -340,11 +350,11 @@ TEST(TasksWorked, ColumnsUseTheOperandsDigitsAndSpellTheResult) {
         EXPECT_EQ(std::stoll(l[1]), left);
         EXPECT_EQ(std::stoll(l[2]), y);
         EXPECT_LT(left, y);
-        EXPECT_EQ(std::stoll(d[5]), q);
-        rem = std::stoll(d[6]);
+        EXPECT_EQ(std::stoll(d[6]), q);
+        rem = std::stoll(d[7]);
         EXPECT_EQ(rem, left);
         EXPECT_EQ(rem, cur % y);
-        quotient += d[5].str();
+        quotient += d[6].str();
       }
       EXPECT_EQ(next_digit, digits.size());
       EXPECT_EQ(quotient, std::to_string(z));

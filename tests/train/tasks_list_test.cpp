@@ -113,9 +113,9 @@ TEST(TasksList, EveryClaimInTheTraceIsTrue) {
 // A sort trace finds each number's place: one line per number of the question's list, in its order,
 // walking the whole list with a running count of the numbers that go before it (less / greater, or
 // equal and earlier), then the places gathered in order.
-// Checks the bucket lines of one place that start at lines[i] (bucket_lines in tasks_list.cpp): one line
-// per digit in the sort's order, each naming exactly the numbers of `list` with that digit at `place`,
-// in the list's order; a bucket of several numbers is sorted on its line or, with three or more numbers
+// Checks the bucket lines of one place that start at lines[i] (bucket_lines in tasks_list.cpp): a line
+// with each number's digit at that place, then one line per digit in the sort's order, each naming
+// exactly the numbers of `list` with that digit at `place`, in the list's order; a bucket of several numbers is sorted on its line or, with three or more numbers
 // above the tens place, bucketed again by the next place and closed by "So <place> <digit> gives ...".
 // Returns the buckets joined and moves i past them.
 struct BucketCheck {
@@ -129,6 +129,13 @@ struct BucketCheck {
     static const std::regex close_line(R"(^So ([a-z]+) (\d) gives ([\d, ]+)\.$)");
     int64_t unit = 1;
     for (int k = 0; k < place; ++k) unit *= 10;
+    std::string scan = "The " + detail::place_name(place) + " digits:";
+    for (size_t k = 0; k < list.size(); ++k) {
+      scan += (k ? ", " : " ") + std::to_string(list[k]) + " has " + std::to_string(list[k] / unit % 10);
+    }
+    EXPECT_TRUE(i < lines.size() && lines[i] == scan + ".")
+        << "each level starts with every number's digit, in the list's order: " << (i < lines.size() ? lines[i] : "");
+    ++i;
     std::vector<int64_t> joined;
     for (int b = 0; b < 10; ++b, ++i) {
       const int64_t digit = ascending ? b : 9 - b;
