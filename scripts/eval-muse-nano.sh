@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # Evaluates a muse-nano model on the task suites the model card reports:
 #   standard  600 test-split problems at training difficulty (100 per family): Thinking and Instant
-#   hard      300 test-split problems harder than training ever saw (50 per family): Thinking and Instant
+#   hard      300 test-split problems at the hard level (50 per family; in training only from stage 15): Thinking and Instant
 #   contemplating  the first 120 standard and the first 120 hard problems, 4 agents, majority vote
 #   tools     200 large multiplications (test split, hard: 4-6 digit factors): Thinking and Instant,
 #             without tools and with `--tools calculator` (the agent loop)
