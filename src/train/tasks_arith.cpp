@@ -285,9 +285,13 @@ std::string worked(int64_t x, char op, int64_t y) {
       const std::string digits = std::to_string(x);
       const int n = static_cast<int>(digits.size());
       size_t first = 0;  // the last digit of the first partial dividend: "15/4", not "1/4"
-      for (int64_t lead = digits[0] - '0'; lead < y && first + 1 < digits.size();) lead = lead * 10 + (digits[++first] - '0');
+      for (int64_t lead = digits[0] - '0'; lead < y && first + 1 < digits.size();) {
+        lead = lead * 10 + (digits[++first] - '0');
+      }
       if (first + 1 < digits.size()) {
-        for (int i = 0; i < n; ++i) cols += fmt::format("{}{} {}", i ? ", " : "", place_name(n - 1 - i), digits[i]);
+        for (int i = 0; i < n; ++i) {
+          cols += fmt::format("{}{} {}", i ? ", " : "", place_name(n - 1 - i), digits[i]);
+        }
         cols += "; ";
       }
       int64_t cur = 0;
@@ -295,7 +299,9 @@ std::string worked(int64_t x, char op, int64_t y) {
         cur = cur * 10 + (digits[i] - '0');
         if (i < first) continue;
         const int64_t q = cur / y, r = cur % y;
-        if (i > first) cols += fmt::format("; down {} {}: ", place_name(n - 1 - static_cast<int>(i)), digits[i]);
+        if (i > first) {
+          cols += fmt::format("; down {} {}: ", place_name(n - 1 - static_cast<int>(i)), digits[i]);
+        }
         cols += fmt::format("{}/{}: ", cur, y);
         for (int64_t k = 1, left = cur; k <= q; ++k, left -= y) {
           cols += fmt::format("{}-{}={} count {}, ", left, y, left - y, k);

@@ -59,7 +59,8 @@ inline constexpr std::string_view kDropZerosLine = "Drop the zeros in front.";
 // by its place:
 //   "56 / 7: 56/7: 56-7=49 count 1, ..., 7-7=0 count 8, 0 is less than 7, so 8, left 0, so 56 / 7 = 8"
 //   "156 / 4: hundreds 1, tens 5, ones 6; 15/4: 15-4=11 count 1, 11-4=7 count 2, 7-4=3 count 3, 3 is
-//    less than 4, so 3, left 3; down ones 6: 36/4: 36-4=32 count 1, ..., 4-4=0 count 9, 0 is less than 4, so 9, left 0, so 156 / 4 = 39"
+//    less than 4, so 3, left 3; down ones 6: 36/4: 36-4=32 count 1, ..., 4-4=0 count 9, 0 is less
+//    than 4, so 9, left 0, so 156 / 4 = 39"
 // A single-digit fact stays one equation: "7 + 5 = 12", "7 * 8 = 56", "0 * 95 = 0", "0 / 7 = 0".
 // REQUIRES: x, y >= 0; for '-' x >= y; for '*' a factor <= 9; for '/' 2 <= y <= 9 dividing x.
 std::string worked(int64_t x, char op, int64_t y);

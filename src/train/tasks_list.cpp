@@ -64,7 +64,9 @@ std::vector<int64_t> bucket_lines(std::string& t, const std::vector<int64_t>& v,
   // First every number's digit at this place, read in the list's order (a walk, like a count's), so
   // that each bucket line finds its numbers by the digit written beside them.
   std::string scan = fmt::format("The {} digits:", place_name(place));
-  for (size_t i = 0; i < v.size(); ++i) scan += fmt::format("{} {} has {}", i ? "," : "", v[i], v[i] / unit % 10);
+  for (size_t i = 0; i < v.size(); ++i) {
+    scan += fmt::format("{} {} has {}", i ? "," : "", v[i], v[i] / unit % 10);
+  }
   line(t, scan + ".");
   std::vector<int64_t> sorted;
   for (int k = 0; k < 10; ++k) {
@@ -85,7 +87,8 @@ std::vector<int64_t> bucket_lines(std::string& t, const std::vector<int64_t>& v,
       line(t, fmt::format("So {} {} gives {}.", place_name(place), digit, join_numbers(bucket)));
     } else {
       if (bucket.size() > 1) {
-        std::stable_sort(bucket.begin(), bucket.end(), [&](int64_t a, int64_t b) { return ascending ? a < b : a > b; });
+        std::stable_sort(bucket.begin(), bucket.end(),
+                         [&](int64_t a, int64_t b) { return ascending ? a < b : a > b; });
         s += ", so " + join_numbers(bucket);
       }
       line(t, s + ".");
@@ -104,9 +107,10 @@ Draft sort(TaskRng& rng, const std::vector<int64_t>& v, bool ascending) {
   out.question = fmt::format(fmt::runtime(rng.pick(kQuestions)), fmt::arg("o", order), fmt::arg("L", L));
   out.key = fmt::format("list sort {} {}", ascending ? "asc" : "desc", L);
   std::string& t = out.trace;
-  // A bucket sort on the leading place of the largest number (bucket_lines), then the buckets joined. Each line finds its numbers by a digit, not by
-  // a position, and no line copies the whole list: muse-nano copies lists with an item left out, or
-  // with a judgement after every item, badly (docs/muse-nano.md, stages 10, 11 and 13).
+  // A bucket sort on the leading place of the largest number (bucket_lines), then the buckets joined. Each
+  // line finds its numbers by a digit, not by a position, and no line copies the whole list: muse-nano copies
+  // lists with an item left out, or with a judgement after every item, badly (docs/muse-nano.md, stages 10,
+  // 11 and 13).
   int top = 0;  // the leading place: 1 for tens
   for (const int64_t x : v) top = std::max(top, digit_count(x) - 1);
   line(t, fmt::format("We need to sort {} {}.", L, order));

@@ -307,7 +307,8 @@ TEST(TasksWorked, ColumnsUseTheOperandsDigitsAndSpellTheResult) {
         listed += (k ? ", " : "") + detail::place_name(static_cast<int>(xs.size() - 1 - k)) + " " + xs[k];
       }
       const bool brings_down = cols.size() > 1;
-      EXPECT_EQ(!cols.empty() && cols.front() == listed, brings_down) << "the digits are listed iff one is brought down";
+      EXPECT_EQ(!cols.empty() && cols.front() == listed, brings_down)
+          << "the digits are listed iff one is brought down";
       if (brings_down && cols.front() == listed) cols.erase(cols.begin());
       // Division from the top: each step divides (remainder * 10 + next digit) by subtracting the
       // divisor and counting until less than it is left; later steps name the digit brought down.

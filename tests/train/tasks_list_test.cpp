@@ -115,9 +115,9 @@ TEST(TasksList, EveryClaimInTheTraceIsTrue) {
 // equal and earlier), then the places gathered in order.
 // Checks the bucket lines of one place that start at lines[i] (bucket_lines in tasks_list.cpp): a line
 // with each number's digit at that place, then one line per digit in the sort's order, each naming
-// exactly the numbers of `list` with that digit at `place`, in the list's order; a bucket of several numbers is sorted on its line or, with three or more numbers
-// above the tens place, bucketed again by the next place and closed by "So <place> <digit> gives ...".
-// Returns the buckets joined and moves i past them.
+// exactly the numbers of `list` with that digit at `place`, in the list's order; a bucket of several numbers
+// is sorted on its line or, with three or more numbers above the tens place, bucketed again by the next place
+// and closed by "So <place> <digit> gives ...". Returns the buckets joined and moves i past them.
 struct BucketCheck {
   const std::vector<std::string>& lines;
   bool ascending;
@@ -125,7 +125,8 @@ struct BucketCheck {
 
   std::vector<int64_t> run(size_t& i, const std::vector<int64_t>& list, int place) {
     static const std::regex bucket_line(R"(^([A-Z][a-z]+) (\d): (none|[\d, ]+?)(?:, so ([\d, ]+))?\.$)");
-    static const std::regex nest_line(R"(^([A-Z][a-z]+) (\d): ([\d, ]+)\. Let me sort them by the ([a-z]+) digit\.$)");
+    static const std::regex nest_line(
+        R"(^([A-Z][a-z]+) (\d): ([\d, ]+)\. Let me sort them by the ([a-z]+) digit\.$)");
     static const std::regex close_line(R"(^So ([a-z]+) (\d) gives ([\d, ]+)\.$)");
     int64_t unit = 1;
     for (int k = 0; k < place; ++k) unit *= 10;
@@ -134,7 +135,8 @@ struct BucketCheck {
       scan += (k ? ", " : " ") + std::to_string(list[k]) + " has " + std::to_string(list[k] / unit % 10);
     }
     EXPECT_TRUE(i < lines.size() && lines[i] == scan + ".")
-        << "each level starts with every number's digit, in the list's order: " << (i < lines.size() ? lines[i] : "");
+        << "each level starts with every number's digit, in the list's order: "
+        << (i < lines.size() ? lines[i] : "");
     ++i;
     std::vector<int64_t> joined;
     for (int b = 0; b < 10; ++b, ++i) {
@@ -147,7 +149,8 @@ struct BucketCheck {
       std::sort(in_order.begin(), in_order.end());
       if (!ascending) std::reverse(in_order.begin(), in_order.end());
       if (i >= lines.size()) {
-        ADD_FAILURE() << "the trace ends before the bucket of " << detail::place_name(place) << " digit " << digit;
+        ADD_FAILURE() << "the trace ends before the bucket of " << detail::place_name(place) << " digit "
+                      << digit;
         return joined;
       }
       SCOPED_TRACE(lines[i]);
@@ -165,7 +168,8 @@ struct BucketCheck {
         EXPECT_EQ(inner, in_order);
         std::smatch c;
         EXPECT_TRUE(i < lines.size() && std::regex_match(lines[i], c, close_line) &&
-                    c[1].str() == detail::place_name(place) && std::stoll(c[2]) == digit && c[3].str() == join(inner))
+                    c[1].str() == detail::place_name(place) && std::stoll(c[2]) == digit &&
+                    c[3].str() == join(inner))
             << "the nested buckets close with their join: " << (i < lines.size() ? lines[i] : "(end)");
       } else if (std::regex_match(lines[i], m, bucket_line)) {
         EXPECT_EQ(m[1].str(), detail::place_title(place));
@@ -174,7 +178,8 @@ struct BucketCheck {
           EXPECT_EQ(m[3].str(), "none");
         } else {
           EXPECT_EQ(m[3].str(), join(want));
-          EXPECT_FALSE(want.size() >= 3 && place >= 2) << "a bucket this big above the tens place is bucketed again";
+          EXPECT_FALSE(want.size() >= 3 && place >= 2)
+              << "a bucket this big above the tens place is bucketed again";
           EXPECT_EQ(m[4].matched, want.size() > 1) << "only a bucket of several numbers is sorted";
           if (m[4].matched) {
             EXPECT_EQ(m[4].str(), join(in_order));
@@ -215,7 +220,7 @@ TEST(TasksList, SortTracesBucketByTheLeadingDigit) {
   }
   EXPECT_GE(sorts, 60);  // 600 problems, one kind in five
   EXPECT_GE(sorted_on_line, 10);  // buckets of several numbers do occur
-  EXPECT_GE(nested, 5);  // and hard lists' big buckets are bucketed again
+  EXPECT_GE(nested, 5);           // and hard lists' big buckets are bucketed again
 }
 
 TEST(TasksList, CountTracesKeepARunningCount) {
