@@ -75,11 +75,12 @@ GATHER = re.compile(r"place (\d+) is (\d+)")
 # The bucket sort (session 12): "Tens 3: 37, 31, so 31, 37." / "Tens 4: none.", then "So the order is ...".
 BUCKET = re.compile(r"^([A-Z][a-z]+(?: [a-z]+)?) (\d): (none|[\d, ]+?)(?:, so ([\d, ]+))?\.$")
 ORDER = re.compile(r"^So the order is ([\d, ]+)\.$")
-# A big bucket above the tens place is bucketed again by the next place (session 13):
-# "Hundreds 0: 4, 26, 3, 13. Let me sort them by the tens digit." ... "So hundreds 0 gives 26, 13, 4, 3."
-# Session 13: each level of buckets starts with every number's digit there ("The tens digits: 37 has 3, 8 has 0.").
+# Session 13: each level of buckets starts with every number's digit there ("The tens digits: 37 has 3,
+# 8 has 0.").
 SCAN = re.compile(r"^The [a-z]+ digits: (.*)\.$")
 SCAN_PART = re.compile(r"^(\d+) has (\d)$")
+# A big bucket above the tens place is bucketed again by the next place (session 13):
+# "Hundreds 0: 4, 26, 3, 13. Let me sort them by the tens digit." ... "So hundreds 0 gives 26, 13, 4, 3."
 NEST = re.compile(r"^[A-Z][a-z]+ (\d): ([\d, ]+)\. Let me sort them by the [a-z]+ digit\.$")
 NEST_CLOSE = re.compile(r"^So [a-z]+ \d gives ([\d, ]+)\.$")
 
