@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# The one-command muse-nano recipe: builds the release `muse`, then runs supervised fine-tuning in three
+# The one-command muse-nano recipe: builds the release `muse`, then runs supervised fine-tuning in ten
 # stages and exports the model:
 #   stage 1  configs/muse-nano-sft.json         7000 steps from random weights (easy + standard problems)
 #   stage 2  configs/muse-nano-sft-stage2.json  continues the stage-1 checkpoint to step 10000 on fresh
@@ -21,21 +21,26 @@
 #                                               traces that decide a borrow after the column's digits
 #   stage 13 configs/muse-nano-sft-stage13.json 2600 steps from stage 12's model, word and list weighted 3
 #                                               (v6 saw the counting sort and the division walk there)
+#   stage 14 configs/muse-nano-sft-stage14.json 2600 steps from stage 13's model on fresh problems (seed 14)
+#   stage 15 configs/muse-nano-sft-stage15.json 2600 steps from stage 14's model, one difficulty level in
+#                                               six hard (v7: the sort and division traces that write
+#                                               their lookup keys down first)
 # into build/muse-nano-sft/ (stage 1), build/muse-nano-sft2/ (stage 2), build/muse-nano-sft3/ (stage 3)
 # build/muse-nano-sft5/ (stage 5), build/muse-nano-sft6/ (stage 6), build/muse-nano-sft9/ (stage 9),
-# build/muse-nano-sft12/ (stage 12) and build/muse-nano-sft13/ (stage 13: checkpoints, loss.csv, loss.png,
-# muse-nano-sft.gguf, the model that ships). (Stages 4 and 7, configs/muse-nano-sft-stage{4,7}.json, are the thought-compression experiments' starts (stage 7 is run by scripts/compress-muse-nano.sh),
+# build/muse-nano-sft12/ (stage 12), build/muse-nano-sft13/ (stage 13), build/muse-nano-sft14/ (stage 14) and
+# build/muse-nano-sft15/ (stage 15: checkpoints, loss.csv, loss.png, muse-nano-sft.gguf, the model that ships). (Stages 4 and 7, configs/muse-nano-sft-stage{4,7}.json, are the thought-compression experiments' starts (stage 7 is run by scripts/compress-muse-nano.sh),
 # docs/thought-compression.md, not part of this recipe.) Re-running it resumes
 # from the last checkpoint (each stage is a pure function of its config and its start, so a resumed run
-# ends with the same weights as an uninterrupted one). About 75 + 35 + 85 + 35 + 50 + 120 + 85 + 90 min on an
+# ends with the same weights as an uninterrupted one). About 75 + 35 + 85 + 35 + 50 + 120 + 85 + 90 + 80 + 90 min on an
 # idle 2-core machine (stage 3 runs on one thread, see its config). The generators are the current ones in every stage, so a
 # re-run trains stages 1-2 on worked-out traces too; the shipped v3 is stages 5-6 on top of v2 (stage 3 on
 # top of v1), whose stages 1-2 saw the older one-shot traces (commit 5c500ac), v4 is stage 9 on top of
 # v3, and v5 is stage 12 on top of v4 rounded to Q8_0 (models/muse-nano.gguf v4), trained on the generators
 # of commit f2db321, and v6 is stage 13 on top of stage 12's F32 export, trained on the generators of
-# commit f5b3226 (the counting sort and the division walk; the bucket sort and the division by repeated
-# subtraction came after it): see models/muse-nano.md.
-#   OUT=dir scripts/train-muse-nano.sh    # other output folder (later stages go to dir2 ... dir13)
+# commit f5b3226 (the counting sort and the division walk), and v7 is stages 14 (generators of commit
+# 5028754: the bucket sort, division by repeated subtraction) and 15 (commit 7696dad: the same traces with
+# their digits written down first) on top of stage 13's F32 export: see models/muse-nano.md.
+#   OUT=dir scripts/train-muse-nano.sh    # other output folder (later stages go to dir2 ... dir15)
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -47,6 +52,8 @@ out6=${out1}6
 out9=${out1}9
 out12=${out1}12
 out13=${out1}13
+out14=${out1}14
+out15=${out1}15
 
 cmake --preset release >/dev/null
 cmake --build --preset release -j"$(nproc)" --target muse
@@ -111,5 +118,18 @@ else
   build/release/muse train sft --config configs/muse-nano-sft-stage13.json --out "$out13" \
     --init "$out12/muse-nano-sft.gguf"
 fi
-echo "train-muse-nano: ship it with: build/release/muse quantize $out13/muse-nano-sft.gguf models/muse-nano.gguf q8_0" >&2
-echo "train-muse-nano: try it with: build/release/muse chat -m $out13/muse-nano-sft.gguf --tools calculator" >&2
+# Stages 14 and 15 each start from the previous stage's exported model (as the shipped v7 did).
+if [[ -f "$out14/checkpoint.bin" ]]; then
+  run_stage configs/muse-nano-sft-stage14.json "$out14"
+else
+  build/release/muse train sft --config configs/muse-nano-sft-stage14.json --out "$out14" \
+    --init "$out13/muse-nano-sft.gguf"
+fi
+if [[ -f "$out15/checkpoint.bin" ]]; then
+  run_stage configs/muse-nano-sft-stage15.json "$out15"
+else
+  build/release/muse train sft --config configs/muse-nano-sft-stage15.json --out "$out15" \
+    --init "$out14/muse-nano-sft.gguf"
+fi
+echo "train-muse-nano: ship it with: build/release/muse quantize $out15/muse-nano-sft.gguf models/muse-nano.gguf q8_0" >&2
+echo "train-muse-nano: try it with: build/release/muse chat -m $out15/muse-nano-sft.gguf --tools calculator" >&2
