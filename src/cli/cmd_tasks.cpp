@@ -55,7 +55,8 @@ void add_tasks_command(CLI::App& app) {
       "(+ trace and short with --traces). See docs/tasks.md.");
   cmd->add_option("--family", flags->family,
                   "Family: add, sub, mul, chain, word, list, a comma list of them, or all (problems cycle "
-                  "through the families)")
+                  "through the families); the practice families div and sort (for training data) are only "
+                  "named, never part of all")
       ->capture_default_str();
   cmd->add_option("--seed", flags->seed,
                   "First seed inside the split's range: problem i has seed split_base + SEED + i; the same "
@@ -63,7 +64,7 @@ void add_tasks_command(CLI::App& app) {
       ->capture_default_str();
   cmd->add_option("-n,--count", flags->count, "Number of problems (at least 1)")->required();
   cmd->add_option("--difficulty", flags->difficulty,
-                  "easy | standard | hard (hard has more digits, steps and list items than training uses)")
+                  "easy | standard | hard (hard has more digits, steps and list items than standard)")
       ->capture_default_str();
   cmd->add_option("--split", flags->split,
                   "train | val | test: disjoint seed ranges and disjoint problems (a test problem never "

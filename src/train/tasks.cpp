@@ -22,6 +22,10 @@ std::string family_list() {
     if (!out.empty()) out += ", ";
     out += family_name(f);
   }
+  out += " (or 'all'), and for training only: ";
+  for (Family f : kPracticeFamilies) {
+    out += fmt::format("{}{}", f == kPracticeFamilies[0] ? "" : ", ", family_name(f));
+  }
   return out;
 }
 
@@ -44,6 +48,8 @@ const char* family_name(Family family) {
     case Family::kChain: return "chain";
     case Family::kWord: return "word";
     case Family::kList: return "list";
+    case Family::kDiv: return "div";
+    case Family::kSort: return "sort";
   }
   return "?";
 }
@@ -52,8 +58,10 @@ Family parse_family(std::string_view name) {
   for (Family f : kAllFamilies) {
     if (name == family_name(f)) return f;
   }
-  fail(ErrorCode::kInvalidArgument, "unknown task family '{}'; the families are: {} (or 'all')", name,
-       family_list());
+  for (Family f : kPracticeFamilies) {
+    if (name == family_name(f)) return f;
+  }
+  fail(ErrorCode::kInvalidArgument, "unknown task family '{}'; the families are: {}", name, family_list());
 }
 
 std::vector<Family> parse_families(std::string_view spec) {
@@ -200,6 +208,8 @@ Problem generate(Family family, const Difficulty& difficulty, uint64_t seed) {
       case Family::kChain: draft = detail::generate_chain(rng, difficulty); break;
       case Family::kWord: draft = detail::generate_word(rng, difficulty); break;
       case Family::kList: draft = detail::generate_list(rng, difficulty); break;
+      case Family::kDiv: draft = detail::generate_div(rng, difficulty); break;
+      case Family::kSort: draft = detail::generate_sort(rng, difficulty); break;
     }
     if (split_of_key(draft.key) != split) continue;
     Problem p;

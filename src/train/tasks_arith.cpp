@@ -56,6 +56,29 @@ Draft generate_add(TaskRng& rng, const Difficulty& d) {
   return out;
 }
 
+// Practice for the word problems' divisions (they share out, and divide), which the standard suite has
+// only inside stories: a dividend of min_digits..max_digits digits, a divisor of 2..9 that divides it.
+Draft generate_div(TaskRng& rng, const Difficulty& d) {
+  const int n = static_cast<int>(rng.range(d.min_digits, d.max_digits));
+  const int64_t b = rng.range(2, 9);
+  const int64_t q_min = std::max<int64_t>(1, (pow10(n - 1) + b - 1) / b), q_max = (pow10(n) - 1) / b;
+  const int64_t q = rng.range(q_min, q_max);
+  const int64_t a = q * b;
+  static const char* const kQuestions[] = {"What is {a} / {b}?", "Compute {a} / {b}.", "Evaluate {a} / {b}."};
+
+  Draft out;
+  out.question = fmt::format(fmt::runtime(rng.pick(kQuestions)), fmt::arg("a", a), fmt::arg("b", b));
+  out.answer = std::to_string(q);
+  out.key = fmt::format("div {} {}", a, b);
+
+  std::string& t = out.trace;
+  line(t, fmt::format("We need to find {} / {}.", a, b));
+  line(t, worked(a, '/', b) + ".");
+  line(t, fmt::format("Let me double-check: {} * {} = {}. Correct.", q, b, a));
+  line(t, fmt::format("So the result is {}.", q));
+  return out;
+}
+
 Draft generate_sub(TaskRng& rng, const Difficulty& d) {
   int64_t a = random_with_digits(rng, static_cast<int>(rng.range(d.min_digits, d.max_digits)));
   int64_t b = random_with_digits(rng, static_cast<int>(rng.range(d.min_digits, d.max_digits)));

@@ -29,6 +29,10 @@ Draft generate_mul(TaskRng& rng, const Difficulty& d);
 Draft generate_chain(TaskRng& rng, const Difficulty& d);
 Draft generate_word(TaskRng& rng, const Difficulty& d);
 Draft generate_list(TaskRng& rng, const Difficulty& d);
+// The practice families: a bare division (2..9 into a number of min_digits..max_digits digits, exact),
+// and one of generate_list's sorting questions.
+Draft generate_div(TaskRng& rng, const Difficulty& d);
+Draft generate_sort(TaskRng& rng, const Difficulty& d);
 
 // A uniform number with exactly `digits` decimal digits (1 digit: 0..9 when allow_zero, else 1..9).
 int64_t random_with_digits(TaskRng& rng, int digits, bool allow_zero = false);

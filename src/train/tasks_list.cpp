@@ -252,4 +252,11 @@ Draft generate_list(TaskRng& rng, const Difficulty& d) {
   return count(rng, v);
 }
 
+Draft generate_sort(TaskRng& rng, const Difficulty& d) {
+  const size_t n = static_cast<size_t>(rng.range(d.min_list, d.max_list));
+  std::vector<int64_t> v(n);
+  for (int64_t& x : v) x = random_up_to_digits(rng, d.list_digits, 1);
+  return sort(rng, v, rng.chance(1, 2));
+}
+
 }  // namespace muse::train::detail

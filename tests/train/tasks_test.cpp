@@ -4,6 +4,7 @@
 
 #include <gtest/gtest.h>
 
+#include <algorithm>
 #include <set>
 
 #include "core/error.h"
@@ -107,6 +108,95 @@ TEST(Tasks, NamesRoundTripAndBadNamesListTheChoices) {
   EXPECT_THROW(parse_checker("fuzzy"), Error);
   for (Level l : {Level::kEasy, Level::kStandard, Level::kHard}) EXPECT_EQ(parse_level(level_name(l)), l);
   for (Split s : {Split::kTrain, Split::kVal, Split::kTest}) EXPECT_EQ(parse_split(split_name(s)), s);
+}
+
+// The practice families (div, sort) are named only explicitly: "all" stays the six suite families, so
+// every suite and the vocabulary counted from them are unchanged by their existence.
+TEST(TasksPractice, FamiliesAreNamedOnlyExplicitly) {
+  for (Family f : kPracticeFamilies) {
+    EXPECT_EQ(parse_family(family_name(f)), f);
+    for (Family g : parse_families("all")) EXPECT_NE(g, f);
+  }
+  EXPECT_EQ(parse_families("word,div,sort"),
+            (std::vector<Family>{Family::kWord, Family::kDiv, Family::kSort}));
+  try {
+    parse_family("divide");
+    FAIL() << "no error";
+  } catch (const Error& e) {
+    EXPECT_NE(std::string(e.what()).find("for training only: div, sort"), std::string::npos) << e.what();
+  }
+}
+
+// div: an exact division by 2..9 of a number with the knobs' digit count, worked in one line by the
+// method word problems use (every subtraction in it re-checked by check_common's equation check), whose
+// dividend's digits are listed by place when a digit is brought down.
+TEST(TasksPractice, DivisionsAreExactAndWorkedFromTheTop) {
+  int listed = 0;
+  for (Level l : {Level::kEasy, Level::kStandard, Level::kHard}) {
+    const Difficulty d = difficulty_preset(l);
+    for (uint64_t i = 0; i < 200; ++i) {
+      const Problem p = generate(Family::kDiv, d, 70000 + i);
+      testing::check_common(p);
+      const std::vector<int64_t> q = integers_in(p.question);
+      ASSERT_EQ(q.size(), 2u) << p.question;
+      const int64_t a = q[0], b = q[1];
+      EXPECT_GE(b, 2);
+      EXPECT_LE(b, 9);
+      ASSERT_EQ(a % b, 0) << p.question;
+      EXPECT_EQ(p.answer, std::to_string(a / b));
+      const int digits = static_cast<int>(std::to_string(a).size());
+      EXPECT_GE(digits, d.min_digits) << p.question;
+      EXPECT_LE(digits, d.max_digits) << p.question;
+      EXPECT_EQ(p.key, "div " + std::to_string(a) + " " + std::to_string(b));
+      EXPECT_EQ(split_of_key(p.key), Split::kTrain);
+      const std::vector<std::string> ls = testing::lines_of(p.trace);
+      ASSERT_GE(ls.size(), 2u);
+      const std::string head = std::to_string(a) + " / " + std::to_string(b) + ": ";
+      EXPECT_EQ(ls[1].rfind(head, 0), 0u) << p.trace;
+      EXPECT_NE(ls[1].find(", so " + std::to_string(a) + " / " + std::to_string(b) + " = " + p.answer + "."),
+                std::string::npos)
+          << p.trace;
+      // 2..9 into a number of two or more digits always brings a digit down after the first step.
+      if (ls[1].find("; down ") != std::string::npos) {
+        static const char* const kLeading[] = {"", "", "tens ", "hundreds ", "thousands ", "ten thousands ",
+                                               "hundred thousands "};
+        ASSERT_LE(digits, 6);
+        const std::string first_listed = head + kLeading[digits] + std::to_string(a).substr(0, 1) + ", ";
+        EXPECT_EQ(ls[1].rfind(first_listed, 0), 0u) << p.trace;
+        ++listed;
+      }
+    }
+  }
+  EXPECT_GT(listed, 400);
+}
+
+// sort: exactly the list family's sorting questions (their keys, so their share of the split), at the
+// knobs' list length.
+TEST(TasksPractice, SortsAreTheListFamilysSortingQuestions) {
+  const Difficulty d = difficulty_preset(Level::kStandard);
+  int asc = 0;
+  for (uint64_t i = 0; i < 200; ++i) {
+    const Problem p = generate(Family::kSort, d, 80000 + i);
+    testing::check_common(p);
+    EXPECT_EQ(p.key.rfind("list sort ", 0), 0u) << p.key;
+    EXPECT_EQ(split_of_key(p.key), Split::kTrain);
+    std::vector<int64_t> v = integers_in(p.question);
+    ASSERT_GE(static_cast<int>(v.size()), d.min_list) << p.question;
+    ASSERT_LE(static_cast<int>(v.size()), d.max_list) << p.question;
+    const bool ascending = p.question.find("from smallest to largest") != std::string::npos;
+    asc += ascending;
+    std::sort(v.begin(), v.end());
+    if (!ascending) std::reverse(v.begin(), v.end());
+    std::string want;
+    for (int64_t x : v) want += (want.empty() ? "" : ", ") + std::to_string(x);
+    EXPECT_EQ(p.answer, want) << p.question;
+  }
+  EXPECT_GT(asc, 60);
+  EXPECT_LT(asc, 140);
+  // A test-split seed draws a test-split sort, as the list family does.
+  for (uint64_t i = 0; i < 20; ++i) {
+    EXPECT_EQ(split_of_key(generate(Family::kSort, d, split_seed_base(Split::kTest) + i).key), Split::kTest);
+  }
 }
 
 TEST(Tasks, SeedRangesAreDisjointAndCoverEachSplit) {
