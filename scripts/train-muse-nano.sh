@@ -58,14 +58,17 @@ out15=${out1}15
 cmake --preset release >/dev/null
 cmake --build --preset release -j"$(nproc)" --target muse
 
-# run_stage CONFIG OUT: train until CONFIG's step count, resuming from OUT/checkpoint.bin if present.
+# run_stage CONFIG OUT [INIT]: train until CONFIG's step count, resuming from OUT/checkpoint.bin if present;
+# otherwise a stage given INIT starts from that exported model (`--init`: weights only, fresh optimizer).
 run_stage() {
-  local resume=()
+  local start=()
   if [[ -f "$2/checkpoint.bin" ]]; then
     echo "train-muse-nano: resuming from $2/checkpoint.bin" >&2
-    resume=(--resume "$2/checkpoint.bin")
+    start=(--resume "$2/checkpoint.bin")
+  elif [[ $# -ge 3 ]]; then
+    start=(--init "$3")
   fi
-  build/release/muse train sft --config "$1" --out "$2" "${resume[@]}"
+  build/release/muse train sft --config "$1" --out "$2" "${start[@]}"
 }
 
 run_stage configs/muse-nano-sft.json "$out1"
@@ -78,58 +81,18 @@ run_stage configs/muse-nano-sft-stage2.json "$out2"
 # Stage 3 starts from stage 2's exported model, not its checkpoint: the traces (and so the vocabulary)
 # changed, and a fresh optimizer suits the new data. (The shipped v2 was started from models/muse-nano.gguf
 # v1, which is this same stage-2 model rounded to Q8_0.)
-if [[ -f "$out3/checkpoint.bin" ]]; then
-  run_stage configs/muse-nano-sft-stage3.json "$out3"
-else
-  build/release/muse train sft --config configs/muse-nano-sft-stage3.json --out "$out3" \
-    --init "$out2/muse-nano-sft.gguf"
-fi
+run_stage configs/muse-nano-sft-stage3.json "$out3" "$out2/muse-nano-sft.gguf"
 # Stage 5 starts from stage 3's exported model: the vocabulary grew by the tool-call tokens.
-if [[ -f "$out5/checkpoint.bin" ]]; then
-  run_stage configs/muse-nano-sft-stage5.json "$out5"
-else
-  build/release/muse train sft --config configs/muse-nano-sft-stage5.json --out "$out5" \
-    --init "$out3/muse-nano-sft.gguf"
-fi
-if [[ -f "$out6/checkpoint.bin" ]]; then
-  run_stage configs/muse-nano-sft-stage6.json "$out6"
-else
-  build/release/muse train sft --config configs/muse-nano-sft-stage6.json --out "$out6" \
-    --init "$out5/muse-nano-sft.gguf"
-fi
+run_stage configs/muse-nano-sft-stage5.json "$out5" "$out3/muse-nano-sft.gguf"
+run_stage configs/muse-nano-sft-stage6.json "$out6" "$out5/muse-nano-sft.gguf"
 # Stage 9 starts from stage 6's exported model and grows it to 12 layers (train::warm_start).
-if [[ -f "$out9/checkpoint.bin" ]]; then
-  run_stage configs/muse-nano-sft-stage9.json "$out9"
-else
-  build/release/muse train sft --config configs/muse-nano-sft-stage9.json --out "$out9" \
-    --init "$out6/muse-nano-sft.gguf"
-fi
+run_stage configs/muse-nano-sft-stage9.json "$out9" "$out6/muse-nano-sft.gguf"
 # Stage 12 starts from stage 9's exported model (the shipped v5 started from v4's Q8_0 file).
-if [[ -f "$out12/checkpoint.bin" ]]; then
-  run_stage configs/muse-nano-sft-stage12.json "$out12"
-else
-  build/release/muse train sft --config configs/muse-nano-sft-stage12.json --out "$out12" \
-    --init "$out9/muse-nano-sft.gguf"
-fi
+run_stage configs/muse-nano-sft-stage12.json "$out12" "$out9/muse-nano-sft.gguf"
 # Stage 13 starts from stage 12's exported model (as the shipped v6 did).
-if [[ -f "$out13/checkpoint.bin" ]]; then
-  run_stage configs/muse-nano-sft-stage13.json "$out13"
-else
-  build/release/muse train sft --config configs/muse-nano-sft-stage13.json --out "$out13" \
-    --init "$out12/muse-nano-sft.gguf"
-fi
+run_stage configs/muse-nano-sft-stage13.json "$out13" "$out12/muse-nano-sft.gguf"
 # Stages 14 and 15 each start from the previous stage's exported model (as the shipped v7 did).
-if [[ -f "$out14/checkpoint.bin" ]]; then
-  run_stage configs/muse-nano-sft-stage14.json "$out14"
-else
-  build/release/muse train sft --config configs/muse-nano-sft-stage14.json --out "$out14" \
-    --init "$out13/muse-nano-sft.gguf"
-fi
-if [[ -f "$out15/checkpoint.bin" ]]; then
-  run_stage configs/muse-nano-sft-stage15.json "$out15"
-else
-  build/release/muse train sft --config configs/muse-nano-sft-stage15.json --out "$out15" \
-    --init "$out14/muse-nano-sft.gguf"
-fi
+run_stage configs/muse-nano-sft-stage14.json "$out14" "$out13/muse-nano-sft.gguf"
+run_stage configs/muse-nano-sft-stage15.json "$out15" "$out14/muse-nano-sft.gguf"
 echo "train-muse-nano: ship it with: build/release/muse quantize $out15/muse-nano-sft.gguf models/muse-nano.gguf q8_0" >&2
 echo "train-muse-nano: try it with: build/release/muse chat -m $out15/muse-nano-sft.gguf --tools calculator" >&2
