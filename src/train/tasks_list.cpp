@@ -241,21 +241,28 @@ Draft compare(TaskRng& rng, const Difficulty& d) {
 
 }  // namespace
 
+namespace {
+
+// A list of min_list..max_list numbers of 1..list_digits digits each.
+std::vector<int64_t> random_list(TaskRng& rng, const Difficulty& d) {
+  std::vector<int64_t> v(static_cast<size_t>(rng.range(d.min_list, d.max_list)));
+  for (int64_t& x : v) x = random_up_to_digits(rng, d.list_digits, 1);
+  return v;
+}
+
+}  // namespace
+
 Draft generate_list(TaskRng& rng, const Difficulty& d) {
   const int64_t kind = rng.range(0, 4);
   if (kind == 4) return compare(rng, d);
-  const size_t n = static_cast<size_t>(rng.range(d.min_list, d.max_list));
-  std::vector<int64_t> v(n);
-  for (int64_t& x : v) x = random_up_to_digits(rng, d.list_digits, 1);
+  const std::vector<int64_t> v = random_list(rng, d);
   if (kind == 0) return extreme(rng, v, rng.chance(1, 2));
   if (kind == 1) return sort(rng, v, rng.chance(1, 2));
   return count(rng, v);
 }
 
 Draft generate_sort(TaskRng& rng, const Difficulty& d) {
-  const size_t n = static_cast<size_t>(rng.range(d.min_list, d.max_list));
-  std::vector<int64_t> v(n);
-  for (int64_t& x : v) x = random_up_to_digits(rng, d.list_digits, 1);
+  const std::vector<int64_t> v = random_list(rng, d);  // drawn before the order, as generate_list does
   return sort(rng, v, rng.chance(1, 2));
 }
 
