@@ -14,7 +14,9 @@ For each mode in each report it prints:
      greater, count 1; ... So place 2 is 86.", then "In order: ...") are checked piece by piece: the
      line's copy of the list, each comparison, each count, each place, and the gathering; bucket sorts
      ("Tens 3: 37, 31, so 31, 37.", a big bucket bucketed again by the next place) by each bucket's
-     numbers, each bucket's order and each join. Divisions
+     numbers, each bucket's order and each join; round sorts ("Round 2: A 37 first; B 8 is less than 37,
+     best B 8; C taken. Take B 8. Sorted: 4, 8.") by the names, each walk, taken mark, value, comparison,
+     best, take, the carried list and the order. Divisions
      written as walks up the divisor's multiples or by repeated subtraction are checked the same way
      (where each partial dividend starts, each multiple or subtraction and count, each stop, each
      quotient digit, each remainder).
@@ -83,6 +85,13 @@ SCAN_PART = re.compile(r"^(\d+) has (\d)$")
 # "Hundreds 0: 4, 26, 3, 13. Let me sort them by the tens digit." ... "So hundreds 0 gives 26, 13, 4, 3."
 NEST = re.compile(r"^[A-Z][a-z]+ (\d): ([\d, ]+)\. Let me sort them by the [a-z]+ digit\.$")
 NEST_CLOSE = re.compile(r"^So [a-z]+ \d gives ([\d, ]+)\.$")
+# The round sort (session 15): "Let me name the numbers: A is 37, B is 8.", then per round
+# "Round 2: A 37 first; B 8 is less than 37, best B 8; C taken. Take B 8. Sorted: 4, 8."
+NAMES = re.compile(r"^Let me name the numbers: (.*)\.$")
+ROUND = re.compile(r"^Round (\d+): (.*)\. Take ([A-Z]) (\d+)\. Sorted: ([\d, ]+)\.$")
+R_TAKEN = re.compile(r"^([A-Z]) taken$")
+R_FIRST = re.compile(r"^([A-Z]) (\d+) first$")
+R_COMPARE = re.compile(r"^([A-Z]) (\d+) is (greater than|less than|equal to) (\d+)(?:, best ([A-Z]) (\d+))?$")
 
 
 def numbers(text):
@@ -96,6 +105,43 @@ def sort_question(question):
     return numbers(question), "smallest to largest" in question  # a sort question holds no other numbers
 
 
+def round_steps(r, named, taken, carried, ascending):
+    """The pieces of one round of a round sort, judged against the model's own names and earlier takes."""
+    parts = r.group(2).split("; ")
+    letters = sorted(named)
+    yield "sort: round walks every name", [p.split(" ")[0] for p in parts] == letters
+    best = None  # (name, value) as the model keeps it
+    for p in parts:
+        t, f, c = R_TAKEN.match(p), R_FIRST.match(p), R_COMPARE.match(p)
+        if t:
+            yield "sort: taken marked", t.group(1) in taken
+        elif f:
+            yield "sort: taken marked", f.group(1) not in taken
+            yield "sort: value by name", named.get(f.group(1)) == int(f.group(2))
+            yield "sort: first is the first left", best is None
+            best = (f.group(1), int(f.group(2)))
+        elif c:
+            x, y = int(c.group(2)), int(c.group(4))
+            yield "sort: taken marked", c.group(1) not in taken
+            yield "sort: value by name", named.get(c.group(1)) == x
+            yield "sort: compared with the best", best is not None and y == best[1]
+            word = c.group(3)
+            yield "sort: comparison", (x > y) if word == "greater than" else (x < y) if word == "less than" else x == y
+            beats = (x < y) if ascending else (x > y)
+            yield "sort: best kept or replaced", bool(c.group(5)) == beats
+            if c.group(5):
+                best = (c.group(5), int(c.group(6)))
+        else:
+            yield "sort: round form", False
+    left = [(k, v) for k, v in sorted(named.items()) if k not in taken]
+    if left:
+        want = min(left, key=lambda kv: kv[1]) if ascending else max(left, key=lambda kv: kv[1])
+        yield "sort: take = best of the rest", (r.group(3), int(r.group(4))) == want
+    taken.add(r.group(3))
+    yield "sort: sorted carried", numbers(r.group(5)) == carried + [int(r.group(4))]
+    carried[:] = numbers(r.group(5))
+
+
 def sort_steps(question, text):
     """A sort trace's pieces, each as (class, right). Bucket sorts (docs/tasks.md): each bucket's numbers,
     its order, and the join. Counting sorts (stage 13's form): each line's copy of the list, each
@@ -107,7 +153,22 @@ def sort_steps(question, text):
     places = {}
     # One frame per level of buckets: [the numbers bucketed, the place's unit, the buckets joined so far].
     frames = [[nums, 10 ** (max(len(str(x)) for x in nums) - 1), []]]
+    named = {}  # the round sort's names, as the model wrote them
+    taken, carried = set(), []
     for line in text.split("\n"):
+        nm = NAMES.match(line)
+        if nm:
+            pairs = [re.match(r"^([A-Z]) is (\d+)$", x) for x in nm.group(1).split(", ")]
+            yield "sort: names copied", [int(x.group(2)) if x else None for x in pairs] == nums
+            named = {x.group(1): int(x.group(2)) for x in pairs if x}
+            continue
+        r = ROUND.match(line)
+        if r and named:
+            yield from round_steps(r, named, taken, carried, ascending)
+            continue
+        if line.startswith("Round "):
+            yield "sort: round form", False
+            continue
         nest, b = NEST.match(line), BUCKET.match(line)
         if nest or b:
             group, unit, joined = frames[-1]
@@ -139,6 +200,9 @@ def sort_steps(question, text):
             frames[-1][2] += numbers(c.group(1))
             continue
         o = ORDER.match(line)
+        if o and named:
+            yield "sort: order copied", numbers(o.group(1)) == carried
+            continue
         if o and frames[0][2]:
             yield "sort: buckets joined", numbers(o.group(1)) == frames[0][2]
             continue

@@ -1,7 +1,8 @@
 // The list family: comparison, sorting and counting over short lists of numbers.
 //
 //   max / min  walk the list keeping the best so far ("87 is greater than 34. Now the largest is 87.")
-//   sort       a bucket per digit of the leading place ("Tens 3: 37, 31, so 31, 37."), then the buckets joined
+//   sort       rounds over named numbers, each walking all names and taking the best of those left
+//              ("Round 2: A 37 first; B 8 is less than 37, best B 8; C taken. Take B 8. Sorted: 4, 8.")
 //   count      check each number against the condition (greater/less than k, even, odd) with a count
 //   compare    the larger/smaller of two numbers: digit counts first, then digit by digit from the left
 // Every comparison in a trace is spelled "a is greater than b" / "a is less than b" / "a is equal to b".
@@ -52,51 +53,9 @@ Draft extreme(TaskRng& rng, const std::vector<int64_t>& v, bool largest) {
   return out;
 }
 
-// A line with each number's digit at `place` ("The tens digits: 37 has 3, 8 has 0, 31 has 3."), then one
-// line per digit, in the sort's order, naming the numbers of v that have that digit there ("Tens 3: 37,
-// 31, so 31, 37." or "Tens 4: none."); returns the buckets joined. A bucket of three or more
-// numbers above the tens place is not sorted in one go but bucketed again by the next place down
-// ("Hundreds 0: 4, 26, 3, 13. Let me sort them by the tens digit." ... "So hundreds 0 gives 26, 13, 4,
-// 3."), so no line orders more than a few numbers of at most two digits at once.
-std::vector<int64_t> bucket_lines(std::string& t, const std::vector<int64_t>& v, int place, bool ascending) {
-  const int64_t unit = pow10(place);
-  const std::string title = place_title(place);
-  // First every number's digit at this place, read in the list's order (a walk, like a count's), so
-  // that each bucket line finds its numbers by the digit written beside them.
-  std::string scan = fmt::format("The {} digits:", place_name(place));
-  for (size_t i = 0; i < v.size(); ++i) {
-    scan += fmt::format("{} {} has {}", i ? "," : "", v[i], v[i] / unit % 10);
-  }
-  line(t, scan + ".");
-  std::vector<int64_t> sorted;
-  for (int k = 0; k < 10; ++k) {
-    const int64_t digit = ascending ? k : 9 - k;
-    std::vector<int64_t> bucket;
-    for (const int64_t x : v) {
-      if (x / unit % 10 == digit) bucket.push_back(x);
-    }
-    std::string s = fmt::format("{} {}: ", title, digit);
-    if (bucket.empty()) {
-      line(t, s + "none.");
-      continue;
-    }
-    s += join_numbers(bucket);
-    if (bucket.size() >= 3 && place >= 2) {
-      line(t, fmt::format("{}. Let me sort them by the {} digit.", s, place_name(place - 1)));
-      bucket = bucket_lines(t, bucket, place - 1, ascending);
-      line(t, fmt::format("So {} {} gives {}.", place_name(place), digit, join_numbers(bucket)));
-    } else {
-      if (bucket.size() > 1) {
-        std::stable_sort(bucket.begin(), bucket.end(),
-                         [&](int64_t a, int64_t b) { return ascending ? a < b : a > b; });
-        s += ", so " + join_numbers(bucket);
-      }
-      line(t, s + ".");
-    }
-    sorted.insert(sorted.end(), bucket.begin(), bucket.end());
-  }
-  return sorted;
-}
+// The name of the i-th number of a sort ("A", "B", ...): a single token, so each round can walk the
+// numbers by name, in the alphabet's order, and find each value by its name (an exact key).
+std::string sort_name(size_t i) { return std::string(1, static_cast<char>('A' + i)); }
 
 Draft sort(TaskRng& rng, const std::vector<int64_t>& v, bool ascending) {
   const std::string L = join_numbers(v);
@@ -107,16 +66,42 @@ Draft sort(TaskRng& rng, const std::vector<int64_t>& v, bool ascending) {
   out.question = fmt::format(fmt::runtime(rng.pick(kQuestions)), fmt::arg("o", order), fmt::arg("L", L));
   out.key = fmt::format("list sort {} {}", ascending ? "asc" : "desc", L);
   std::string& t = out.trace;
-  // A bucket sort on the leading place of the largest number (bucket_lines), then the buckets joined. Each
-  // line finds its numbers by a digit, not by a position, and no line copies the whole list: muse-nano copies
-  // lists with an item left out, or with a judgement after every item, badly (docs/muse-nano.md, stages 10,
-  // 11 and 13).
-  int top = 0;  // the leading place: 1 for tens
-  for (const int64_t x : v) top = std::max(top, digit_count(x) - 1);
+  // A selection sort in rounds over named numbers. Every round walks all the names in the alphabet's order
+  // (so no line copies a list with an item left out, and the place in the walk is a letter, not a
+  // position), says "taken" for the numbers earlier rounds took, keeps the best so far with one comparison
+  // per number (the max / min walk above), and appends the number it takes to the sorted list it carries.
+  // muse-nano failed sorts that copy lists with an item left out, search a line by content, or resume an
+  // unnamed walk (docs/muse-nano.md, stages 10, 11, 13 and 15).
+  const char* word = ascending ? "smallest" : "largest";
+  std::string names = "Let me name the numbers:";
+  for (size_t i = 0; i < v.size(); ++i) names += fmt::format("{} {} is {}", i ? "," : "", sort_name(i), v[i]);
   line(t, fmt::format("We need to sort {} {}.", L, order));
-  line(t, fmt::format("Let me sort by the {} digit: for each {} digit, {}, the numbers that have it.",
-                      place_name(top), place_name(top), ascending ? "from 0 up to 9" : "from 9 down to 0"));
-  const std::vector<int64_t> sorted = bucket_lines(t, v, top, ascending);
+  line(t, names + ".");
+  line(t, fmt::format("Each round takes the {} of the numbers not taken yet.", word));
+  std::vector<bool> taken(v.size(), false);
+  std::vector<int64_t> sorted;
+  for (size_t round = 1; round <= v.size(); ++round) {
+    std::string s = fmt::format("Round {}:", round);
+    size_t best = v.size();  // none yet
+    for (size_t i = 0; i < v.size(); ++i) {
+      s += i ? "; " : " ";
+      if (taken[i]) {
+        s += sort_name(i) + " taken";
+      } else if (best == v.size()) {
+        s += fmt::format("{} {} first", sort_name(i), v[i]);
+        best = i;
+      } else {
+        s += fmt::format("{} {}", sort_name(i), relation(v[i], v[best]));
+        if (ascending ? v[i] < v[best] : v[i] > v[best]) {  // equal numbers: the earlier one stays
+          s += fmt::format(", best {} {}", sort_name(i), v[i]);
+          best = i;
+        }
+      }
+    }
+    taken[best] = true;
+    sorted.push_back(v[best]);
+    line(t, fmt::format("{}. Take {} {}. Sorted: {}.", s, sort_name(best), v[best], join_numbers(sorted)));
+  }
   const std::string S = join_numbers(sorted);
   line(t, fmt::format("So the order is {}.", S));
   std::string check = "Let me double-check:";

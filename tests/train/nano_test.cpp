@@ -386,7 +386,10 @@ TEST_F(NanoTest, CarefulTracesAreMoreThanTwiceTheTerseOnes) {
               100.0 * static_cast<double>(all_tersest) / static_cast<double>(all_careful),
               static_cast<long long>(longest));
   EXPECT_LT(all_tersest * 10, all_careful * 4);
-  EXPECT_LT(longest, 1400);  // fits stage 8's 1536-token context (configs/muse-nano-sft-stage8.json) with the prompt
+  // Stage 8's context is 1536 tokens (configs/muse-nano-sft-stage8.json) and the trainer drops (and counts)
+  // conversations longer than that: under 1480 tokens of trace, only a careful 7-number sort with a long
+  // prompt can be one of them.
+  EXPECT_LT(longest, 1480);
 }
 
 TEST(NanoConfig, BadFieldsAreNamed) {

@@ -110,117 +110,87 @@ TEST(TasksList, EveryClaimInTheTraceIsTrue) {
   }
 }
 
-// A sort trace finds each number's place: one line per number of the question's list, in its order,
-// walking the whole list with a running count of the numbers that go before it (less / greater, or
-// equal and earlier), then the places gathered in order.
-// Checks the bucket lines of one place that start at lines[i] (bucket_lines in tasks_list.cpp): a line
-// with each number's digit at that place, then one line per digit in the sort's order, each naming
-// exactly the numbers of `list` with that digit at `place`, in the list's order; a bucket of several numbers
-// is sorted on its line or, with three or more numbers above the tens place, bucketed again by the next place
-// and closed by "So <place> <digit> gives ...". Returns the buckets joined and moves i past them.
-struct BucketCheck {
-  const std::vector<std::string>& lines;
-  bool ascending;
-  int sorted_on_line = 0, nested = 0;
-
-  std::vector<int64_t> run(size_t& i, const std::vector<int64_t>& list, int place) {
-    static const std::regex bucket_line(R"(^([A-Z][a-z]+) (\d): (none|[\d, ]+?)(?:, so ([\d, ]+))?\.$)");
-    static const std::regex nest_line(
-        R"(^([A-Z][a-z]+) (\d): ([\d, ]+)\. Let me sort them by the ([a-z]+) digit\.$)");
-    static const std::regex close_line(R"(^So ([a-z]+) (\d) gives ([\d, ]+)\.$)");
-    int64_t unit = 1;
-    for (int k = 0; k < place; ++k) unit *= 10;
-    std::string scan = "The " + detail::place_name(place) + " digits:";
-    for (size_t k = 0; k < list.size(); ++k) {
-      scan += (k ? ", " : " ") + std::to_string(list[k]) + " has " + std::to_string(list[k] / unit % 10);
-    }
-    EXPECT_TRUE(i < lines.size() && lines[i] == scan + ".")
-        << "each level starts with every number's digit, in the list's order: "
-        << (i < lines.size() ? lines[i] : "");
-    ++i;
-    std::vector<int64_t> joined;
-    for (int b = 0; b < 10; ++b, ++i) {
-      const int64_t digit = ascending ? b : 9 - b;
-      std::vector<int64_t> want;
-      for (const int64_t x : list) {
-        if (x / unit % 10 == digit) want.push_back(x);
-      }
-      std::vector<int64_t> in_order = want;
-      std::sort(in_order.begin(), in_order.end());
-      if (!ascending) std::reverse(in_order.begin(), in_order.end());
-      if (i >= lines.size()) {
-        ADD_FAILURE() << "the trace ends before the bucket of " << detail::place_name(place) << " digit "
-                      << digit;
-        return joined;
-      }
-      SCOPED_TRACE(lines[i]);
-      std::smatch m;
-      if (std::regex_match(lines[i], m, nest_line)) {
-        ++nested;
-        EXPECT_EQ(m[1].str(), detail::place_title(place));
-        EXPECT_EQ(std::stoll(m[2]), digit) << "one line per digit, in the sort's order";
-        EXPECT_EQ(m[3].str(), join(want));
-        EXPECT_GE(want.size(), 3u) << "only a bucket of three or more is bucketed again";
-        EXPECT_GE(place, 2) << "only above the tens place";
-        EXPECT_EQ(m[4].str(), detail::place_name(place - 1));
-        ++i;
-        const std::vector<int64_t> inner = run(i, want, place - 1);
-        EXPECT_EQ(inner, in_order);
-        std::smatch c;
-        EXPECT_TRUE(i < lines.size() && std::regex_match(lines[i], c, close_line) &&
-                    c[1].str() == detail::place_name(place) && std::stoll(c[2]) == digit &&
-                    c[3].str() == join(inner))
-            << "the nested buckets close with their join: " << (i < lines.size() ? lines[i] : "(end)");
-      } else if (std::regex_match(lines[i], m, bucket_line)) {
-        EXPECT_EQ(m[1].str(), detail::place_title(place));
-        EXPECT_EQ(std::stoll(m[2]), digit) << "one line per digit, in the sort's order";
-        if (want.empty()) {
-          EXPECT_EQ(m[3].str(), "none");
-        } else {
-          EXPECT_EQ(m[3].str(), join(want));
-          EXPECT_FALSE(want.size() >= 3 && place >= 2)
-              << "a bucket this big above the tens place is bucketed again";
-          EXPECT_EQ(m[4].matched, want.size() > 1) << "only a bucket of several numbers is sorted";
-          if (m[4].matched) {
-            EXPECT_EQ(m[4].str(), join(in_order));
-            ++sorted_on_line;
-          }
-        }
-      } else {
-        ADD_FAILURE() << "not a bucket line";
-      }
-      joined.insert(joined.end(), in_order.begin(), in_order.end());
-    }
-    return joined;
-  }
-};
-
-TEST(TasksList, SortTracesBucketByTheLeadingDigit) {
-  int sorts = 0, sorted_on_line = 0, nested = 0;
+// A sort trace names the numbers (A, B, ... in the list's order), then has one round per number: each
+// round walks every name in order, says "taken" exactly for the names earlier rounds took, starts from
+// the first name left, keeps the best so far (strictly smaller / larger replaces it, so equal numbers are
+// taken in the list's order), takes it, and carries the sorted list so far; then the order is that list.
+TEST(TasksList, SortTracesTakeTheBestOfTheRestInRounds) {
+  static const std::regex round_line(R"(^Round (\d+): (.*)\. Take ([A-Z]) (\d+)\. Sorted: ([\d, ]+)\.$)");
+  static const std::regex taken_part(R"(^([A-Z]) taken$)");
+  static const std::regex first_part(R"(^([A-Z]) (\d+) first$)");
+  static const std::regex compare_part(R"(^([A-Z]) (\d+) is (greater than|less than|equal to) (\d+)(, best ([A-Z]) (\d+))?$)");
+  int sorts = 0, replaced = 0, equal = 0;
   for (const Problem& p : sample()) {
     if (p.key.rfind("list sort", 0) != 0) continue;
     ++sorts;
     SCOPED_TRACE(describe(p));
     const bool ascending = p.key.rfind("list sort asc", 0) == 0;
     const std::vector<int64_t> list = integers_in(p.key.substr(p.key.find_first_of("0123456789")));
-    int top = 0;
-    for (const int64_t x : list) top = std::max(top, static_cast<int>(std::to_string(x).size()) - 1);
     const std::vector<std::string> lines = lines_of(p.trace);
-    const std::string intro = "Let me sort by the " + detail::place_name(top) + " digit";
+    std::string names = "Let me name the numbers:";
+    for (size_t k = 0; k < list.size(); ++k) {
+      names += (k ? ", " : " ") + std::string(1, static_cast<char>('A' + k)) + " is " + std::to_string(list[k]);
+    }
     size_t i = 0;
-    while (i < lines.size() && lines[i].rfind(intro, 0) != 0) ++i;
-    ASSERT_LT(i, lines.size()) << "no line starts the sort by the leading place";
-    BucketCheck check{lines, ascending};
-    const std::vector<int64_t> joined = check.run(++i, list, top);
-    sorted_on_line += check.sorted_on_line;
-    nested += check.nested;
-    EXPECT_EQ(joined.size(), list.size()) << "every number in one bucket";
-    EXPECT_TRUE(i < lines.size() && lines[i] == "So the order is " + join(joined) + ".");
-    EXPECT_EQ(join(joined), p.answer);
+    while (i < lines.size() && lines[i] != names + ".") ++i;
+    ASSERT_LT(i, lines.size()) << "no line names the numbers in the list's order: " << names;
+    i += 2;  // the names, then the line that says what a round does
+    std::vector<bool> taken(list.size(), false);
+    std::vector<int64_t> sorted;
+    for (size_t round = 1; round <= list.size(); ++round, ++i) {
+      ASSERT_LT(i, lines.size()) << "the trace ends before round " << round;
+      SCOPED_TRACE(lines[i]);
+      std::smatch m;
+      ASSERT_TRUE(std::regex_match(lines[i], m, round_line)) << "not a round line";
+      EXPECT_EQ(std::stoul(m[1]), round);
+      const std::string walk = m[2].str();
+      std::vector<std::string> parts;
+      for (size_t from = 0;;) {
+        const size_t semi = walk.find("; ", from);
+        parts.push_back(walk.substr(from, semi == std::string::npos ? std::string::npos : semi - from));
+        if (semi == std::string::npos) break;
+        from = semi + 2;
+      }
+      ASSERT_EQ(parts.size(), list.size()) << "a round walks every name";
+      size_t best = list.size();
+      for (size_t k = 0; k < list.size(); ++k) {
+        const std::string name(1, static_cast<char>('A' + k));
+        std::smatch q;
+        if (taken[k]) {
+          EXPECT_TRUE(std::regex_match(parts[k], q, taken_part) && q[1] == name) << parts[k];
+        } else if (best == list.size()) {
+          EXPECT_TRUE(std::regex_match(parts[k], q, first_part) && q[1] == name && std::stoll(q[2]) == list[k])
+              << "the first name left starts the walk: " << parts[k];
+          best = k;
+        } else {
+          ASSERT_TRUE(std::regex_match(parts[k], q, compare_part)) << parts[k];
+          EXPECT_EQ(q[1].str(), name);
+          EXPECT_EQ(std::stoll(q[2]), list[k]);
+          EXPECT_EQ(std::stoll(q[4]), list[best]) << "each number is compared with the best so far";
+          equal += q[3] == "equal to";
+          const bool better = ascending ? list[k] < list[best] : list[k] > list[best];
+          EXPECT_EQ(q[5].matched, better) << "the best changes exactly when a number beats it";
+          if (better) {
+            EXPECT_EQ(q[6].str(), name);
+            EXPECT_EQ(std::stoll(q[7]), list[k]);
+            best = k;
+            ++replaced;
+          }
+        }
+      }
+      ASSERT_LT(best, list.size());
+      EXPECT_EQ(m[3].str(), std::string(1, static_cast<char>('A' + best)));
+      EXPECT_EQ(std::stoll(m[4]), list[best]);
+      taken[best] = true;
+      sorted.push_back(list[best]);
+      EXPECT_EQ(m[5].str(), join(sorted)) << "the sorted list so far, with the number taken appended";
+    }
+    EXPECT_TRUE(i < lines.size() && lines[i] == "So the order is " + join(sorted) + ".");
+    EXPECT_EQ(join(sorted), p.answer);
   }
-  EXPECT_GE(sorts, 60);  // 600 problems, one kind in five
-  EXPECT_GE(sorted_on_line, 10);  // buckets of several numbers do occur
-  EXPECT_GE(nested, 5);           // and hard lists' big buckets are bucketed again
+  EXPECT_GE(sorts, 60);     // 600 problems, one kind in five
+  EXPECT_GE(replaced, 60);  // the best does change within rounds
+  EXPECT_GE(equal, 1);      // and equal numbers do occur
 }
 
 TEST(TasksList, CountTracesKeepARunningCount) {
