@@ -14,7 +14,7 @@ For each mode in each report it prints:
      greater, count 1; ... So place 2 is 86.", then "In order: ...") are checked piece by piece: the
      line's copy of the list, each comparison, each count, each place, and the gathering; bucket sorts
      ("Tens 3: 37, 31, so 31, 37.", a big bucket bucketed again by the next place) by each bucket's
-     numbers, each bucket's order and each join; round sorts ("Round 2: A 37 first; B 8 is less than 37,
+     numbers, each bucket's order and each join; round sorts ("Round 2, smallest: A 37 first; B 8 is less than 37,
      best B 8; C taken. Take B 8. Sorted: 4, 8.") by the names, each walk, taken mark, value, comparison,
      best, take, the carried list and the order. Divisions
      written as walks up the divisor's multiples or by repeated subtraction are checked the same way
@@ -86,12 +86,13 @@ SCAN_PART = re.compile(r"^(\d+) has (\d)$")
 NEST = re.compile(r"^[A-Z][a-z]+ (\d): ([\d, ]+)\. Let me sort them by the [a-z]+ digit\.$")
 NEST_CLOSE = re.compile(r"^So [a-z]+ \d gives ([\d, ]+)\.$")
 # The round sort (session 15): "Let me name the numbers: A is 37, B is 8.", then per round
-# "Round 2: A 37 first; B 8 is less than 37, best B 8; C taken. Take B 8. Sorted: 4, 8."
+# "Round 2, smallest: A 37 first; B 8 is less than 37, best B 8; C taken; D 70 is not less than 8. Take B 8.
+# Sorted: 4, 8." (stage 17's first form had no "smallest" and said "is greater than" where it did not take)
 NAMES = re.compile(r"^Let me name the numbers: (.*)\.$")
-ROUND = re.compile(r"^Round (\d+): (.*)\. Take ([A-Z]) (\d+)\. Sorted: ([\d, ]+)\.$")
+ROUND = re.compile(r"^Round (\d+)(?:, (?:smallest|largest))?: (.*)\. Take ([A-Z]) (\d+)\. Sorted: ([\d, ]+)\.$")
 R_TAKEN = re.compile(r"^([A-Z]) taken$")
 R_FIRST = re.compile(r"^([A-Z]) (\d+) first$")
-R_COMPARE = re.compile(r"^([A-Z]) (\d+) is (greater than|less than|equal to) (\d+)(?:, best ([A-Z]) (\d+))?$")
+R_COMPARE = re.compile(r"^([A-Z]) (\d+) is ((?:not )?(?:greater than|less than)|equal to) (\d+)(?:, best ([A-Z]) (\d+))?$")
 
 
 def numbers(text):
@@ -126,7 +127,8 @@ def round_steps(r, named, taken, carried, ascending):
             yield "sort: value by name", named.get(c.group(1)) == x
             yield "sort: compared with the best", best is not None and y == best[1]
             word = c.group(3)
-            yield "sort: comparison", (x > y) if word == "greater than" else (x < y) if word == "less than" else x == y
+            truth = (x > y) if word.endswith("greater than") else (x < y) if word.endswith("less than") else x == y
+            yield "sort: comparison", truth != word.startswith("not ")
             beats = (x < y) if ascending else (x > y)
             yield "sort: best kept or replaced", bool(c.group(5)) == beats
             if c.group(5):

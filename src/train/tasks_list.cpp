@@ -2,7 +2,8 @@
 //
 //   max / min  walk the list keeping the best so far ("87 is greater than 34. Now the largest is 87.")
 //   sort       rounds over named numbers, each walking all names and taking the best of those left
-//              ("Round 2: A 37 first; B 8 is less than 37, best B 8; C taken. Take B 8. Sorted: 4, 8.")
+//              ("Round 2, smallest: A 37 first; B 8 is less than 37, best B 8; C taken; D 70 is not less
+//              than 8. Take B 8. Sorted: 4, 8.")
 //   count      check each number against the condition (greater/less than k, even, odd) with a count
 //   compare    the larger/smaller of two numbers: digit counts first, then digit by digit from the left
 // Every comparison in a trace is spelled "a is greater than b" / "a is less than b" / "a is equal to b".
@@ -69,7 +70,8 @@ Draft sort(TaskRng& rng, const std::vector<int64_t>& v, bool ascending) {
   // A selection sort in rounds over named numbers. Every round walks all the names in the alphabet's order
   // (so no line copies a list with an item left out, and the place in the walk is a letter, not a
   // position), says "taken" for the numbers earlier rounds took, keeps the best so far with one comparison
-  // per number (the max / min walk above), and appends the number it takes to the sorted list it carries.
+  // per number (the max / min walk above, but always asking the round's own question: "is less than" or
+  // "is not less than" for the smallest), and appends the number it takes to the sorted list it carries.
   // muse-nano failed sorts that copy lists with an item left out, search a line by content, or resume an
   // unnamed walk (docs/muse-nano.md, stages 10, 11, 13 and 15).
   const char* word = ascending ? "smallest" : "largest";
@@ -81,7 +83,7 @@ Draft sort(TaskRng& rng, const std::vector<int64_t>& v, bool ascending) {
   std::vector<bool> taken(v.size(), false);
   std::vector<int64_t> sorted;
   for (size_t round = 1; round <= v.size(); ++round) {
-    std::string s = fmt::format("Round {}:", round);
+    std::string s = fmt::format("Round {}, {}:", round, word);
     size_t best = v.size();  // none yet
     for (size_t i = 0; i < v.size(); ++i) {
       s += i ? "; " : " ";
@@ -91,8 +93,12 @@ Draft sort(TaskRng& rng, const std::vector<int64_t>& v, bool ascending) {
         s += fmt::format("{} {} first", sort_name(i), v[i]);
         best = i;
       } else {
-        s += fmt::format("{} {}", sort_name(i), relation(v[i], v[best]));
-        if (ascending ? v[i] < v[best] : v[i] > v[best]) {  // equal numbers: the earlier one stays
+        // The comparison asked is the round's own ("is less than" for the smallest), true or not, so
+        // that whether the best changes is read off the words just written.
+        const bool better = ascending ? v[i] < v[best] : v[i] > v[best];  // equal: the earlier one stays
+        s += fmt::format("{} {} is {}{} than {}", sort_name(i), v[i], better ? "" : "not ", ascending ? "less" : "greater",
+                         v[best]);
+        if (better) {
           s += fmt::format(", best {} {}", sort_name(i), v[i]);
           best = i;
         }

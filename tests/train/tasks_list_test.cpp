@@ -111,14 +111,16 @@ TEST(TasksList, EveryClaimInTheTraceIsTrue) {
 }
 
 // A sort trace names the numbers (A, B, ... in the list's order), then has one round per number: each
-// round walks every name in order, says "taken" exactly for the names earlier rounds took, starts from
-// the first name left, keeps the best so far (strictly smaller / larger replaces it, so equal numbers are
+// round (named by what it takes) walks every name in order, says "taken" exactly for the names earlier
+// rounds took, starts from the first name left, asks of each other number the round's own question
+// ("is (not) less than" the best so far, for the smallest), keeps the best so far (strictly smaller / larger replaces it, so equal numbers are
 // taken in the list's order), takes it, and carries the sorted list so far; then the order is that list.
 TEST(TasksList, SortTracesTakeTheBestOfTheRestInRounds) {
-  static const std::regex round_line(R"(^Round (\d+): (.*)\. Take ([A-Z]) (\d+)\. Sorted: ([\d, ]+)\.$)");
+  static const std::regex round_line(
+      R"(^Round (\d+), (smallest|largest): (.*)\. Take ([A-Z]) (\d+)\. Sorted: ([\d, ]+)\.$)");
   static const std::regex taken_part(R"(^([A-Z]) taken$)");
   static const std::regex first_part(R"(^([A-Z]) (\d+) first$)");
-  static const std::regex compare_part(R"(^([A-Z]) (\d+) is (greater than|less than|equal to) (\d+)(, best ([A-Z]) (\d+))?$)");
+  static const std::regex compare_part(R"(^([A-Z]) (\d+) is (not )?(greater|less) than (\d+)(, best ([A-Z]) (\d+))?$)");
   int sorts = 0, replaced = 0, equal = 0;
   for (const Problem& p : sample()) {
     if (p.key.rfind("list sort", 0) != 0) continue;
@@ -143,7 +145,8 @@ TEST(TasksList, SortTracesTakeTheBestOfTheRestInRounds) {
       std::smatch m;
       ASSERT_TRUE(std::regex_match(lines[i], m, round_line)) << "not a round line";
       EXPECT_EQ(std::stoul(m[1]), round);
-      const std::string walk = m[2].str();
+      EXPECT_EQ(m[2].str(), ascending ? "smallest" : "largest") << "each round names what it takes";
+      const std::string walk = m[3].str();
       std::vector<std::string> parts;
       for (size_t from = 0;;) {
         const size_t semi = walk.find("; ", from);
@@ -166,24 +169,26 @@ TEST(TasksList, SortTracesTakeTheBestOfTheRestInRounds) {
           ASSERT_TRUE(std::regex_match(parts[k], q, compare_part)) << parts[k];
           EXPECT_EQ(q[1].str(), name);
           EXPECT_EQ(std::stoll(q[2]), list[k]);
-          EXPECT_EQ(std::stoll(q[4]), list[best]) << "each number is compared with the best so far";
-          equal += q[3] == "equal to";
+          EXPECT_EQ(std::stoll(q[5]), list[best]) << "each number is compared with the best so far";
+          EXPECT_EQ(q[4].str(), ascending ? "less" : "greater") << "the round's own question";
+          equal += list[k] == list[best];
           const bool better = ascending ? list[k] < list[best] : list[k] > list[best];
-          EXPECT_EQ(q[5].matched, better) << "the best changes exactly when a number beats it";
+          EXPECT_EQ(!q[3].matched, better) << "the claim is true";
+          EXPECT_EQ(q[6].matched, better) << "the best changes exactly when a number beats it";
           if (better) {
-            EXPECT_EQ(q[6].str(), name);
-            EXPECT_EQ(std::stoll(q[7]), list[k]);
+            EXPECT_EQ(q[7].str(), name);
+            EXPECT_EQ(std::stoll(q[8]), list[k]);
             best = k;
             ++replaced;
           }
         }
       }
       ASSERT_LT(best, list.size());
-      EXPECT_EQ(m[3].str(), std::string(1, static_cast<char>('A' + best)));
-      EXPECT_EQ(std::stoll(m[4]), list[best]);
+      EXPECT_EQ(m[4].str(), std::string(1, static_cast<char>('A' + best)));
+      EXPECT_EQ(std::stoll(m[5]), list[best]);
       taken[best] = true;
       sorted.push_back(list[best]);
-      EXPECT_EQ(m[5].str(), join(sorted)) << "the sorted list so far, with the number taken appended";
+      EXPECT_EQ(m[6].str(), join(sorted)) << "the sorted list so far, with the number taken appended";
     }
     EXPECT_TRUE(i < lines.size() && lines[i] == "So the order is " + join(sorted) + ".");
     EXPECT_EQ(join(sorted), p.answer);
