@@ -14,9 +14,9 @@ For each mode in each report it prints:
      greater, count 1; ... So place 2 is 86.", then "In order: ...") are checked piece by piece: the
      line's copy of the list, each comparison, each count, each place, and the gathering; bucket sorts
      ("Tens 3: 37, 31, so 31, 37.", a big bucket bucketed again by the next place) by each bucket's
-     numbers, each bucket's order and each join; round sorts ("Round 2, smallest: A 37 first; B 8 is less than 37,
-     best B 8; C taken. Take B 8. Sorted: 4, 8.") by the names, each walk, taken mark, value, comparison,
-     best, take, the carried list and the order. Divisions
+     numbers, each bucket's order and each join; round sorts ("Round 2, smallest, taken C: A 37 first;
+     B 8 is less than 37, best B 8; C taken. Take B 8. Sorted: 4, 8.") by the names, the taken names
+     carried, each walk, taken mark, value, comparison, best, take, the carried list and the order. Divisions
      written as walks up the divisor's multiples or by repeated subtraction are checked the same way
      (where each partial dividend starts, each multiple or subtraction and count, each stop, each
      quotient digit, each remainder).
@@ -86,10 +86,12 @@ SCAN_PART = re.compile(r"^(\d+) has (\d)$")
 NEST = re.compile(r"^[A-Z][a-z]+ (\d): ([\d, ]+)\. Let me sort them by the [a-z]+ digit\.$")
 NEST_CLOSE = re.compile(r"^So [a-z]+ \d gives ([\d, ]+)\.$")
 # The round sort (session 15): "Let me name the numbers: A is 37, B is 8.", then per round
-# "Round 2, smallest: A 37 first; B 8 is less than 37, best B 8; C taken; D 70 is not less than 8. Take B 8.
-# Sorted: 4, 8." (stage 17's first form had no "smallest" and said "is greater than" where it did not take)
+# "Round 2, smallest, taken C: A 37 first; B 8 is less than 37, best B 8; C taken; D 70 is not less than 8.
+# Take B 8. Sorted: 4, 8." (stage 17's first form had no "smallest" and said "is greater than" where it did
+# not take; its second had no "taken C")
 NAMES = re.compile(r"^Let me name the numbers: (.*)\.$")
-ROUND = re.compile(r"^Round (\d+)(?:, (?:smallest|largest))?: (.*)\. Take ([A-Z]) (\d+)\. Sorted: ([\d, ]+)\.$")
+ROUND = re.compile(r"^Round (\d+)(?:, (?:smallest|largest))?(?:, taken (none|[A-Z, ]+))?: (.*)\. Take ([A-Z]) (\d+)\. "
+                   r"Sorted: ([\d, ]+)\.$")
 R_TAKEN = re.compile(r"^([A-Z]) taken$")
 R_FIRST = re.compile(r"^([A-Z]) (\d+) first$")
 R_COMPARE = re.compile(r"^([A-Z]) (\d+) is ((?:not )?(?:greater than|less than)|equal to) (\d+)(?:, best ([A-Z]) (\d+))?$")
@@ -106,9 +108,11 @@ def sort_question(question):
     return numbers(question), "smallest to largest" in question  # a sort question holds no other numbers
 
 
-def round_steps(r, named, taken, carried, ascending):
+def round_steps(r, named, taken, taken_order, carried, ascending):
     """The pieces of one round of a round sort, judged against the model's own names and earlier takes."""
-    parts = r.group(2).split("; ")
+    if r.group(2) is not None:  # the header's taken names (stage 17's first two forms had none)
+        yield "sort: taken names carried", r.group(2) == (", ".join(taken_order) if taken_order else "none")
+    parts = r.group(3).split("; ")
     letters = sorted(named)
     yield "sort: round walks every name", [p.split(" ")[0] for p in parts] == letters
     best = None  # (name, value) as the model keeps it
@@ -138,10 +142,11 @@ def round_steps(r, named, taken, carried, ascending):
     left = [(k, v) for k, v in sorted(named.items()) if k not in taken]
     if left:
         want = min(left, key=lambda kv: kv[1]) if ascending else max(left, key=lambda kv: kv[1])
-        yield "sort: take = best of the rest", (r.group(3), int(r.group(4))) == want
-    taken.add(r.group(3))
-    yield "sort: sorted carried", numbers(r.group(5)) == carried + [int(r.group(4))]
-    carried[:] = numbers(r.group(5))
+        yield "sort: take = best of the rest", (r.group(4), int(r.group(5))) == want
+    taken.add(r.group(4))
+    taken_order.append(r.group(4))
+    yield "sort: sorted carried", numbers(r.group(6)) == carried + [int(r.group(5))]
+    carried[:] = numbers(r.group(6))
 
 
 def sort_steps(question, text):
@@ -156,7 +161,7 @@ def sort_steps(question, text):
     # One frame per level of buckets: [the numbers bucketed, the place's unit, the buckets joined so far].
     frames = [[nums, 10 ** (max(len(str(x)) for x in nums) - 1), []]]
     named = {}  # the round sort's names, as the model wrote them
-    taken, carried = set(), []
+    taken, taken_order, carried = set(), [], []
     for line in text.split("\n"):
         nm = NAMES.match(line)
         if nm:
@@ -166,7 +171,7 @@ def sort_steps(question, text):
             continue
         r = ROUND.match(line)
         if r and named:
-            yield from round_steps(r, named, taken, carried, ascending)
+            yield from round_steps(r, named, taken, taken_order, carried, ascending)
             continue
         if line.startswith("Round "):
             yield "sort: round form", False

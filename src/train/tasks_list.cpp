@@ -2,8 +2,8 @@
 //
 //   max / min  walk the list keeping the best so far ("87 is greater than 34. Now the largest is 87.")
 //   sort       rounds over named numbers, each walking all names and taking the best of those left
-//              ("Round 2, smallest: A 37 first; B 8 is less than 37, best B 8; C taken; D 70 is not less
-//              than 8. Take B 8. Sorted: 4, 8.")
+//              ("Round 2, smallest, taken C: A 37 first; B 8 is less than 37, best B 8; C taken; D 70 is
+//              not less than 8. Take B 8. Sorted: 4, 8.")
 //   count      check each number against the condition (greater/less than k, even, odd) with a count
 //   compare    the larger/smaller of two numbers: digit counts first, then digit by digit from the left
 // Every comparison in a trace is spelled "a is greater than b" / "a is less than b" / "a is equal to b".
@@ -81,9 +81,13 @@ Draft sort(TaskRng& rng, const std::vector<int64_t>& v, bool ascending) {
   line(t, names + ".");
   line(t, fmt::format("Each round takes the {} of the numbers not taken yet.", word));
   std::vector<bool> taken(v.size(), false);
+  std::string taken_names;  // "D, B"
   std::vector<int64_t> sorted;
   for (size_t round = 1; round <= v.size(); ++round) {
-    std::string s = fmt::format("Round {}, {}:", round, word);
+    // The names taken so far, in the order taken, head the round: whether a name is taken is then a
+    // look at its own line's header, not at the end of the round before (stage 17: the model copied the
+    // previous round's walk and missed the name it had just taken).
+    std::string s = fmt::format("Round {}, {}, taken {}:", round, word, taken_names.empty() ? "none" : taken_names);
     size_t best = v.size();  // none yet
     for (size_t i = 0; i < v.size(); ++i) {
       s += i ? "; " : " ";
@@ -105,6 +109,7 @@ Draft sort(TaskRng& rng, const std::vector<int64_t>& v, bool ascending) {
       }
     }
     taken[best] = true;
+    taken_names += (taken_names.empty() ? "" : ", ") + sort_name(best);
     sorted.push_back(v[best]);
     line(t, fmt::format("{}. Take {} {}. Sorted: {}.", s, sort_name(best), v[best], join_numbers(sorted)));
   }

@@ -111,13 +111,13 @@ TEST(TasksList, EveryClaimInTheTraceIsTrue) {
 }
 
 // A sort trace names the numbers (A, B, ... in the list's order), then has one round per number: each
-// round (named by what it takes) walks every name in order, says "taken" exactly for the names earlier
+// round (headed by what it takes and the names taken so far) walks every name in order, says "taken" exactly for the names earlier
 // rounds took, starts from the first name left, asks of each other number the round's own question
 // ("is (not) less than" the best so far, for the smallest), keeps the best so far (strictly smaller / larger replaces it, so equal numbers are
 // taken in the list's order), takes it, and carries the sorted list so far; then the order is that list.
 TEST(TasksList, SortTracesTakeTheBestOfTheRestInRounds) {
   static const std::regex round_line(
-      R"(^Round (\d+), (smallest|largest): (.*)\. Take ([A-Z]) (\d+)\. Sorted: ([\d, ]+)\.$)");
+      R"(^Round (\d+), (smallest|largest), taken (none|[A-Z, ]+): (.*)\. Take ([A-Z]) (\d+)\. Sorted: ([\d, ]+)\.$)");
   static const std::regex taken_part(R"(^([A-Z]) taken$)");
   static const std::regex first_part(R"(^([A-Z]) (\d+) first$)");
   static const std::regex compare_part(R"(^([A-Z]) (\d+) is (not )?(greater|less) than (\d+)(, best ([A-Z]) (\d+))?$)");
@@ -138,6 +138,7 @@ TEST(TasksList, SortTracesTakeTheBestOfTheRestInRounds) {
     ASSERT_LT(i, lines.size()) << "no line names the numbers in the list's order: " << names;
     i += 2;  // the names, then the line that says what a round does
     std::vector<bool> taken(list.size(), false);
+    std::string taken_names;
     std::vector<int64_t> sorted;
     for (size_t round = 1; round <= list.size(); ++round, ++i) {
       ASSERT_LT(i, lines.size()) << "the trace ends before round " << round;
@@ -146,7 +147,8 @@ TEST(TasksList, SortTracesTakeTheBestOfTheRestInRounds) {
       ASSERT_TRUE(std::regex_match(lines[i], m, round_line)) << "not a round line";
       EXPECT_EQ(std::stoul(m[1]), round);
       EXPECT_EQ(m[2].str(), ascending ? "smallest" : "largest") << "each round names what it takes";
-      const std::string walk = m[3].str();
+      EXPECT_EQ(m[3].str(), taken_names.empty() ? "none" : taken_names) << "the names taken, in the order taken";
+      const std::string walk = m[4].str();
       std::vector<std::string> parts;
       for (size_t from = 0;;) {
         const size_t semi = walk.find("; ", from);
@@ -184,11 +186,12 @@ TEST(TasksList, SortTracesTakeTheBestOfTheRestInRounds) {
         }
       }
       ASSERT_LT(best, list.size());
-      EXPECT_EQ(m[4].str(), std::string(1, static_cast<char>('A' + best)));
-      EXPECT_EQ(std::stoll(m[5]), list[best]);
+      EXPECT_EQ(m[5].str(), std::string(1, static_cast<char>('A' + best)));
+      EXPECT_EQ(std::stoll(m[6]), list[best]);
       taken[best] = true;
+      taken_names += (taken_names.empty() ? "" : ", ") + std::string(1, static_cast<char>('A' + best));
       sorted.push_back(list[best]);
-      EXPECT_EQ(m[6].str(), join(sorted)) << "the sorted list so far, with the number taken appended";
+      EXPECT_EQ(m[7].str(), join(sorted)) << "the sorted list so far, with the number taken appended";
     }
     EXPECT_TRUE(i < lines.size() && lines[i] == "So the order is " + join(sorted) + ".");
     EXPECT_EQ(join(sorted), p.answer);
