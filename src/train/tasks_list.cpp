@@ -87,7 +87,8 @@ Draft sort(TaskRng& rng, const std::vector<int64_t>& v, bool ascending) {
     // The names taken so far, in the order taken, head the round: whether a name is taken is then a
     // look at its own line's header, not at the end of the round before (stage 17: the model copied the
     // previous round's walk and missed the name it had just taken).
-    std::string s = fmt::format("Round {}, {}, taken {}:", round, word, taken_names.empty() ? "none" : taken_names);
+    std::string s =
+        fmt::format("Round {}, {}, taken {}:", round, word, taken_names.empty() ? "none" : taken_names);
     size_t best = v.size();  // none yet
     for (size_t i = 0; i < v.size(); ++i) {
       s += i ? "; " : " ";
@@ -100,8 +101,8 @@ Draft sort(TaskRng& rng, const std::vector<int64_t>& v, bool ascending) {
         // The comparison asked is the round's own ("is less than" for the smallest), true or not, so
         // that whether the best changes is read off the words just written.
         const bool better = ascending ? v[i] < v[best] : v[i] > v[best];  // equal: the earlier one stays
-        s += fmt::format("{} {} is {}{} than {}", sort_name(i), v[i], better ? "" : "not ", ascending ? "less" : "greater",
-                         v[best]);
+        s += fmt::format("{} {} is {}{} than {}", sort_name(i), v[i], better ? "" : "not ",
+                         ascending ? "less" : "greater", v[best]);
         if (better) {
           s += fmt::format(", best {} {}", sort_name(i), v[i]);
           best = i;

@@ -110,17 +110,20 @@ TEST(TasksList, EveryClaimInTheTraceIsTrue) {
   }
 }
 
-// A sort trace names the numbers (A, B, ... in the list's order), then has one round per number: each
-// round (headed by what it takes and the names taken so far) walks every name in order, says "taken" exactly for the names earlier
-// rounds took, starts from the first name left, asks of each other number the round's own question
-// ("is (not) less than" the best so far, for the smallest), keeps the best so far (strictly smaller / larger replaces it, so equal numbers are
-// taken in the list's order), takes it, and carries the sorted list so far; then the order is that list.
+// A sort trace names the numbers (A, B, ... in the list's order), then has one round per number, headed
+// by what it takes and the names taken so far. Each round walks every name in order, says "taken" exactly
+// for the names earlier rounds took, starts from the first name left, asks of each other number the
+// round's own question ("is (not) less than" the best so far, for the smallest), keeps the best so far
+// (strictly smaller / larger replaces it, so equal numbers are taken in the list's order), takes it, and
+// carries the sorted list so far; then the order is that list.
 TEST(TasksList, SortTracesTakeTheBestOfTheRestInRounds) {
   static const std::regex round_line(
-      R"(^Round (\d+), (smallest|largest), taken (none|[A-Z, ]+): (.*)\. Take ([A-Z]) (\d+)\. Sorted: ([\d, ]+)\.$)");
+      R"(^Round (\d+), (smallest|largest), taken (none|[A-Z, ]+): (.*)\. )"
+      R"(Take ([A-Z]) (\d+)\. Sorted: ([\d, ]+)\.$)");
   static const std::regex taken_part(R"(^([A-Z]) taken$)");
   static const std::regex first_part(R"(^([A-Z]) (\d+) first$)");
-  static const std::regex compare_part(R"(^([A-Z]) (\d+) is (not )?(greater|less) than (\d+)(, best ([A-Z]) (\d+))?$)");
+  static const std::regex compare_part(
+      R"(^([A-Z]) (\d+) is (not )?(greater|less) than (\d+)(, best ([A-Z]) (\d+))?$)");
   int sorts = 0, replaced = 0, equal = 0;
   for (const Problem& p : sample()) {
     if (p.key.rfind("list sort", 0) != 0) continue;
