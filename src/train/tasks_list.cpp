@@ -236,10 +236,6 @@ Draft compare(TaskRng& rng, const Difficulty& d) {
   return out;
 }
 
-}  // namespace
-
-namespace {
-
 // A list of min_list..max_list numbers of 1..list_digits digits each.
 std::vector<int64_t> random_list(TaskRng& rng, const Difficulty& d) {
   std::vector<int64_t> v(static_cast<size_t>(rng.range(d.min_list, d.max_list)));
