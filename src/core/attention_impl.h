@@ -1,7 +1,8 @@
 // attend() and silu_mul() written once over a small vector-traits type and instantiated, with internal
 // linkage, by each ISA file (matmul.cpp: ScalarVec; matmul_avx2.cpp: 8 lanes; matmul_avx512.cpp: 16).
 // A traits type V provides: T (the register), W (lanes), zero, set1, load / store (unaligned f32),
-// load_f16 (W halves to f32), add, sub, mul, div, fma(a, b, c) = a * b + c, max, hsum, hmax and exp;
+// load_f16 (W halves to f32), add, sub, mul, div, fma(a, b, c) = a * b + c, max, hsum, hmax, exp and
+// sum_lanes (W vectors to one whose lane i is the sum of vector i's lanes);
 // the vector ones also min, round and ldexp2 for exp_poly.
 //
 // Vector exp (exp_poly): x = n ln2 + r with n = round(x / ln2) and r in [-ln2/2, ln2/2] (ln2 split in
@@ -39,6 +40,7 @@ struct ScalarVec {
   static T max(T a, T b) { return std::max(a, b); }
   static float hsum(T a) { return a; }
   static float hmax(T a) { return a; }
+  static T sum_lanes(const T (&a)[1]) { return a[0]; }
   static T exp(T x) { return std::exp(x); }
 };
 
@@ -82,28 +84,103 @@ const float* kv_head_f32(const void* row, bool f16, int64_t g, int64_t d, float*
   return buf;
 }
 
+// KV head g of row j as vector c (elements c * W ..) of f32, converted from F16 in the register.
+template <class V>
+typename V::T kv_vec(const void* row, bool f16, int64_t off) {
+  return f16 ? V::load_f16(static_cast<const uint16_t*>(row) + off) : V::load(static_cast<const float*>(row) + off);
+}
+
+// Scores of query head q over W positions whose key rows (head g, as f32) are k[0..W): lane i of the
+// result is q . k[i]. The W dots accumulate in W registers and are summed across lanes together
+// (V::sum_lanes), not one horizontal sum each.
+template <class V>
+typename V::T dots_w(const float* q, const float* const* k, int64_t d) {
+  using T = typename V::T;
+  T acc[V::W];
+  for (int64_t i = 0; i < V::W; ++i) acc[i] = V::zero();
+  for (int64_t c = 0; c < d; c += V::W) {
+    const T qv = V::load(q + c);
+    for (int64_t i = 0; i < V::W; ++i) acc[i] = V::fma(V::load(k[i] + c), qv, acc[i]);
+  }
+  return V::sum_lanes(acc);
+}
+
+// out[h] += sum_j p[h][j] v_j for H query heads of one KV head, over all n_pos value rows, for the NV
+// vectors of the head dimension starting at element c0: the H x NV sums stay in registers while the
+// rows stream by (p[h][j] = scores[h * n_pos + j]; out rows d apart).
+template <class V, int H, int NV>
+void weighted_rows(const float* scores, int64_t n_pos, const KvRows& rows, int64_t off, float* out, int64_t d,
+                   size_t prefetch_bytes) {
+  using T = typename V::T;
+  T acc[H][NV];
+  for (int h = 0; h < H; ++h)
+    for (int c = 0; c < NV; ++c) acc[h][c] = V::zero();
+  for (int64_t j = 0; j < n_pos; ++j) {
+    if (prefetch_bytes != 0 && j + kPrefetchRows < n_pos) prefetch_row(rows.v[j + kPrefetchRows], prefetch_bytes);
+    T v[NV];
+    for (int c = 0; c < NV; ++c) v[c] = kv_vec<V>(rows.v[j], rows.f16, off + c * V::W);
+    for (int h = 0; h < H; ++h) {
+      const T p = V::set1(scores[h * n_pos + j]);
+      for (int c = 0; c < NV; ++c) acc[h][c] = V::fma(p, v[c], acc[h][c]);
+    }
+  }
+  for (int h = 0; h < H; ++h)
+    for (int c = 0; c < NV; ++c) V::store(out + h * d + c * V::W, acc[h][c]);
+}
+
+// weighted_rows for a run-time number of heads (1..kMaxHeadTile) and vectors (1 or 2).
+constexpr int64_t kMaxHeadTile = 8;
+template <class V, int H = kMaxHeadTile>
+void weighted_rows_n(int64_t n_heads, int64_t nv, const float* scores, int64_t n_pos, const KvRows& rows,
+                     int64_t off, float* out, int64_t d, size_t prefetch_bytes) {
+  if constexpr (H > 1) {
+    if (n_heads < H) {
+      weighted_rows_n<V, H - 1>(n_heads, nv, scores, n_pos, rows, off, out, d, prefetch_bytes);
+      return;
+    }
+  }
+  if (nv == 2) {
+    weighted_rows<V, H, 2>(scores, n_pos, rows, off, out, d, prefetch_bytes);
+  } else {
+    weighted_rows<V, H, 1>(scores, n_pos, rows, off, out, d, prefetch_bytes);
+  }
+}
+
 // attend (stats == nullptr: normalized) and attend_part (stats: see attention.h).
 template <class V>
 void attend_impl(const float* q, const AttendShape& shape, const KvRows& rows, int64_t n_pos, float scale,
                  float* scores, float* out, float* stats) {
   using T = typename V::T;
+  constexpr int64_t W = V::W;
   const int64_t d = shape.d, n_head = shape.n_head, n_kv = shape.n_kv, group = n_head / n_kv;
-  if (d % V::W != 0) {  // e.g. head dim 8 (stories260K) on 16 lanes
+  if (d % W != 0) {  // e.g. head dim 8 (stories260K) on 16 lanes
     attend_impl<ScalarVec>(q, shape, rows, n_pos, scale, scores, out, stats);
     return;
   }
-  alignas(64) float buf[kMaxHeadDim];
-  // Scores: one pass over the key rows; each KV head converted once and dotted with its group.
+  // Scores, W positions at a time: their key rows are read once (converted once per KV head), and each
+  // query head of the group gets W scores from one cross-lane sum (dots_w).
+  alignas(64) float kbuf[W * kMaxHeadDim];
   const size_t row_bytes = static_cast<size_t>(n_kv * d) * (rows.f16 ? 2 : 4);
-  for (int64_t j = 0; j < n_pos; ++j) {
-    if (j + kPrefetchRows < n_pos) prefetch_row(rows.k[j + kPrefetchRows], row_bytes);
+  const T vscale = V::set1(scale);
+  for (int64_t j0 = 0; j0 < n_pos; j0 += W) {
+    const int64_t nb = std::min(W, n_pos - j0);
     for (int64_t g = 0; g < n_kv; ++g) {
-      const float* k = kv_head_f32<V>(rows.k[j], rows.f16, g, d, buf);
+      const float* k[W];
+      for (int64_t i = 0; i < nb; ++i) {
+        const int64_t j = j0 + i;
+        if (g == 0 && j + kPrefetchRows < n_pos) prefetch_row(rows.k[j + kPrefetchRows], row_bytes);
+        k[i] = kv_head_f32<V>(rows.k[j], rows.f16, g, d, kbuf + i * d);
+      }
+      for (int64_t i = nb; i < W; ++i) k[i] = k[0];  // lanes past the end: computed, not stored
       for (int64_t h = g * group; h < (g + 1) * group; ++h) {
-        const float* qh = q + h * d;
-        T acc = V::zero();
-        for (int64_t c = 0; c < d; c += V::W) acc = V::fma(V::load(k + c), V::load(qh + c), acc);
-        scores[h * n_pos + j] = V::hsum(acc) * scale;
+        const T s = V::mul(dots_w<V>(q + h * d, k, d), vscale);
+        if (nb == W) {
+          V::store(scores + h * n_pos + j0, s);
+        } else {
+          alignas(64) float tmp[W];
+          V::store(tmp, s);
+          std::copy(tmp, tmp + nb, scores + h * n_pos + j0);
+        }
       }
     }
   }
@@ -112,15 +189,15 @@ void attend_impl(const float* q, const AttendShape& shape, const KvRows& rows, i
     float* s = scores + h * n_pos;
     int64_t j = 0;
     float m = -std::numeric_limits<float>::infinity();
-    if (n_pos >= V::W) {
+    if (n_pos >= W) {
       T mv = V::load(s);
-      for (j = V::W; j + V::W <= n_pos; j += V::W) mv = V::max(mv, V::load(s + j));
+      for (j = W; j + W <= n_pos; j += W) mv = V::max(mv, V::load(s + j));
       m = V::hmax(mv);
     }
     for (; j < n_pos; ++j) m = std::max(m, s[j]);
     const T mv = V::set1(m);
     T sum = V::zero();
-    for (j = 0; j + V::W <= n_pos; j += V::W) {
+    for (j = 0; j + W <= n_pos; j += W) {
       const T e = V::exp(V::sub(V::load(s + j), mv));
       V::store(s + j, e);
       sum = V::add(sum, e);
@@ -136,19 +213,21 @@ void attend_impl(const float* q, const AttendShape& shape, const KvRows& rows, i
       continue;
     }
     const T inv = V::set1(1.0f / total);
-    for (j = 0; j + V::W <= n_pos; j += V::W) V::store(s + j, V::mul(V::load(s + j), inv));
+    for (j = 0; j + W <= n_pos; j += W) V::store(s + j, V::mul(V::load(s + j), inv));
     for (; j < n_pos; ++j) s[j] *= 1.0f / total;
   }
-  // Weighted sum of the value rows: one pass, each KV head converted once for its group.
-  std::fill(out, out + n_head * d, 0.0f);
-  for (int64_t j = 0; j < n_pos; ++j) {
-    if (j + kPrefetchRows < n_pos) prefetch_row(rows.v[j + kPrefetchRows], row_bytes);
-    for (int64_t g = 0; g < n_kv; ++g) {
-      const float* v = kv_head_f32<V>(rows.v[j], rows.f16, g, d, buf);
-      for (int64_t h = g * group; h < (g + 1) * group; ++h) {
-        const T p = V::set1(scores[h * n_pos + j]);
-        float* o = out + h * d;
-        for (int64_t c = 0; c < d; c += V::W) V::store(o + c, V::fma(p, V::load(v + c), V::load(o + c)));
+  // Weighted sum of the value rows: per KV head, tiles of up to kMaxHeadTile query heads x 2 vectors of
+  // the head dimension accumulate in registers over all the positions (the rows are re-read per tile,
+  // from cache after the first; the first tile prefetches).
+  const int64_t nv_total = d / W;
+  for (int64_t g = 0; g < n_kv; ++g) {
+    for (int64_t h0 = g * group; h0 < (g + 1) * group; h0 += kMaxHeadTile) {
+      const int64_t nh = std::min(kMaxHeadTile, (g + 1) * group - h0);
+      for (int64_t c = 0; c < nv_total; c += 2) {
+        const int64_t nv = std::min<int64_t>(2, nv_total - c);
+        const bool first = g == 0 && h0 == 0 && c == 0;
+        weighted_rows_n<V>(nh, nv, scores + h0 * n_pos, n_pos, rows, g * d + c * W, out + h0 * d + c * W, d,
+                           first ? row_bytes : 0);
       }
     }
   }

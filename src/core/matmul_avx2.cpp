@@ -298,6 +298,20 @@ struct Ymm {
     m = _mm_max_ss(m, _mm_movehdup_ps(m));
     return _mm_cvtss_f32(m);
   }
+  // Lane i = the sum of a[i]'s lanes (see Zmm::sum_lanes in matmul_avx512.cpp).
+  static T sum_lanes(const T (&a)[8]) {
+    T r1[4], r2[2];
+    for (int i = 0; i < 4; ++i) {
+      r1[i] = _mm256_add_ps(_mm256_permute2f128_ps(a[i], a[i + 4], 0x20), _mm256_permute2f128_ps(a[i], a[i + 4], 0x31));
+    }
+    for (int i = 0; i < 2; ++i) {
+      r2[i] = _mm256_add_ps(_mm256_shuffle_ps(r1[i], r1[i + 2], _MM_SHUFFLE(1, 0, 1, 0)),
+                            _mm256_shuffle_ps(r1[i], r1[i + 2], _MM_SHUFFLE(3, 2, 3, 2)));
+    }
+    const T r3 = _mm256_add_ps(_mm256_shuffle_ps(r2[0], r2[1], _MM_SHUFFLE(2, 0, 2, 0)),
+                               _mm256_shuffle_ps(r2[0], r2[1], _MM_SHUFFLE(3, 1, 3, 1)));
+    return _mm256_permute_ps(r3, _MM_SHUFFLE(3, 1, 2, 0));
+  }
   static T exp(T x) { return exp_poly<Ymm>(x); }
 };
 }  // namespace

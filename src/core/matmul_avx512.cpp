@@ -519,6 +519,26 @@ struct Zmm {
   static T ldexp2(T p, T n) { return _mm512_scalef_ps(p, n); }
   static float hsum(T a) { return _mm512_reduce_add_ps(a); }
   static float hmax(T a) { return _mm512_reduce_max_ps(a); }
+  // Lane i = the sum of a[i]'s lanes: four levels that each add two halves of pairs of vectors, then
+  // one permute that undoes the order the shuffles leave.
+  static T sum_lanes(const T (&a)[16]) {
+    T r1[8], r2[4], r3[2];
+    for (int i = 0; i < 8; ++i) {
+      r1[i] = _mm512_add_ps(_mm512_shuffle_f32x4(a[i], a[i + 8], _MM_SHUFFLE(1, 0, 1, 0)),
+                            _mm512_shuffle_f32x4(a[i], a[i + 8], _MM_SHUFFLE(3, 2, 3, 2)));
+    }
+    for (int i = 0; i < 4; ++i) {
+      r2[i] = _mm512_add_ps(_mm512_shuffle_f32x4(r1[i], r1[i + 4], _MM_SHUFFLE(2, 0, 2, 0)),
+                            _mm512_shuffle_f32x4(r1[i], r1[i + 4], _MM_SHUFFLE(3, 1, 3, 1)));
+    }
+    for (int i = 0; i < 2; ++i) {
+      r3[i] = _mm512_add_ps(_mm512_shuffle_ps(r2[i], r2[i + 2], _MM_SHUFFLE(1, 0, 1, 0)),
+                            _mm512_shuffle_ps(r2[i], r2[i + 2], _MM_SHUFFLE(3, 2, 3, 2)));
+    }
+    const T r4 = _mm512_add_ps(_mm512_shuffle_ps(r3[0], r3[1], _MM_SHUFFLE(2, 0, 2, 0)),
+                               _mm512_shuffle_ps(r3[0], r3[1], _MM_SHUFFLE(3, 1, 3, 1)));
+    return _mm512_permutexvar_ps(_mm512_setr_epi32(0, 2, 1, 3, 8, 10, 9, 11, 4, 6, 5, 7, 12, 14, 13, 15), r4);
+  }
   static T exp(T x) { return exp_poly<Zmm>(x); }
 };
 }  // namespace

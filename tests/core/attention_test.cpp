@@ -72,16 +72,18 @@ std::vector<double> attend_direct(const std::vector<float>& q, const AttendShape
 }
 
 // Every available path, F16 and F32 rows, head dims that do and do not fill whole vectors (8: the
-// 16-lane path falls back to scalar code), 1-2 KV heads with groups of 1-4 query heads, and 1 to 70
-// positions (softmax tails around the vector widths).
+// 16-lane path falls back to scalar code; 32 on 16 lanes: an odd number of vectors), 1-2 KV heads with
+// groups of 1-11 query heads (the value sums take at most 8 heads at a time), and 1 to 70 positions
+// (softmax tails and partial blocks of scores around the vector widths).
 TEST(Attention, EveryPathMatchesTheDefinition) {
   std::mt19937 rng(11);
   std::normal_distribution<float> dist;
   for (KernelPath path : {KernelPath::kScalar, KernelPath::kAvx2, KernelPath::kAvx512}) {
     if (!kernel_path_available(path)) continue;
     for (bool half : {true, false}) {
-      for (int64_t d : {8, 32, 64, 128}) {
-        for (const AttendShape sh : {AttendShape{1, 1, d}, AttendShape{3, 1, d}, AttendShape{8, 2, d}}) {
+      for (int64_t d : {8, 32, 48, 64, 128}) {
+        for (const AttendShape sh : {AttendShape{1, 1, d}, AttendShape{3, 1, d}, AttendShape{8, 2, d},
+                                      AttendShape{22, 2, d}}) {
           for (int64_t n_pos : {1, 7, 16, 17, 70}) {
             SCOPED_TRACE("path " + std::to_string(static_cast<int>(path)) + (half ? " f16" : " f32") +
                          " d=" + std::to_string(d) + " heads=" + std::to_string(sh.n_head) + "/" +
