@@ -4,6 +4,7 @@
 //
 //   bench_kernels [--layers N] [--types q8_0,q4_0,...] [--passes P]
 //   bench_kernels --tokens 2,8,64 [--types q8_0] [--reps R]
+//   bench_kernels --attention 160,1024 [--reps R]
 //
 // The weight set is N (default 22) distinct copies of one layer (q, k, v, o: 2048x2048, 256x2048 x2,
 // 2048x2048; gate, up: 5632x2048; down: 2048x5632) plus the 32000x2048 output matrix: ~0.6 GB in
@@ -24,7 +25,14 @@
 // the same loop (pack the tokens, then the tile function over cache blocks of rows like matmul()),
 // with the repetitions interleaved across variants so that every ratio compares runs taken under
 // the same load. Reports the best time per shape as G multiply-adds/s and the ratios.
+//
+// --attention runs core::attend alone: one thread, one token's 32 query heads over 4 F16 KV heads of 64
+// (TinyLlama's shape) at each given number of positions, on every available path. "hot": the same KV rows
+// every call (in cache); "cold": calls rotate over 64 MiB of KV rows, so each call reads its rows from
+// DRAM, as a decode step does after the weights have streamed through the caches. Repetitions interleave
+// the paths; G multiply-adds/s (2 x heads x positions x 64 per call) from the best repetition.
 #include <algorithm>
+#include <array>
 #include <chrono>
 #include <cstdio>
 #include <cstring>
@@ -33,6 +41,7 @@
 #include <vector>
 
 #include "core/aligned_buffer.h"
+#include "core/attention.h"
 #include "core/bandwidth.h"
 #include "core/cpu.h"
 #include "core/error.h"
@@ -263,18 +272,69 @@ int run_gemm(const std::vector<DType>& types, const std::vector<int64_t>& token_
   return 0;
 }
 
+// --attention: core::attend per path, hot and cold (see the file comment).
+int run_attention(const std::vector<int64_t>& positions, int reps) {
+  constexpr int64_t kHeads = 32, kKv = 4, kDim = 64, kRow = kKv * kDim;
+  const muse::core::AttendShape shape{kHeads, kKv, kDim};
+  std::vector<KernelPath> paths;
+  for (KernelPath p : {KernelPath::kScalar, KernelPath::kAvx2, KernelPath::kAvx512}) {
+    if (muse::core::kernel_path_available(p)) paths.push_back(p);
+  }
+  const char* names[] = {"auto", "scalar", "avx2", "avx512"};
+  std::printf("one thread, %lld query heads over %lld F16 KV heads of %lld; G multiply-adds/s, best of %d\n\n",
+              static_cast<long long>(kHeads), static_cast<long long>(kKv), static_cast<long long>(kDim), reps);
+  std::printf("%9s %-7s", "positions", "path");
+  std::printf(" | %9s %9s\n", "hot", "cold");
+  std::mt19937 rng(5);
+  std::normal_distribution<float> dist;
+  for (int64_t n_pos : positions) {
+    const size_t set_halves = static_cast<size_t>(2 * n_pos * kRow);
+    const size_t sets = std::max<size_t>(2, (size_t{64} << 20) / (2 * set_halves));
+    std::vector<uint16_t> kv(sets * set_halves);
+    for (size_t i = 0; i < kv.size(); i += 7) kv[i] = muse::core::f32_to_f16(dist(rng));  // values do not matter
+    std::vector<const void*> rows(2 * sets * static_cast<size_t>(n_pos));
+    for (size_t i = 0; i < rows.size(); ++i) rows[i] = &kv[i * kRow];
+    std::vector<float> q(kHeads * kDim), out(q.size()), scores(static_cast<size_t>(kHeads * n_pos));
+    for (float& x : q) x = dist(rng);
+    // best[p][cold]: seconds per call
+    std::vector<std::array<double, 2>> best(paths.size(), {1e30, 1e30});
+    const int64_t calls = std::max<int64_t>(8, 4000000 / (kHeads * n_pos * kDim));
+    for (int rep = 0; rep < reps; ++rep) {
+      for (size_t p = 0; p < paths.size(); ++p) {
+        for (int cold = 0; cold < 2; ++cold) {
+          const double t0 = now_s();
+          for (int64_t c = 0; c < calls; ++c) {
+            const size_t set = cold ? static_cast<size_t>(c) % sets : 0;
+            const void* const* k = &rows[2 * set * static_cast<size_t>(n_pos)];
+            muse::core::attend(q.data(), shape, muse::core::KvRows{k, k + n_pos, true}, n_pos, 0.125f,
+                               scores.data(), out.data(), paths[p]);
+          }
+          best[p][cold] = std::min(best[p][cold], (now_s() - t0) / static_cast<double>(calls));
+        }
+      }
+    }
+    const double mac = 2.0 * kHeads * static_cast<double>(n_pos) * kDim;
+    for (size_t p = 0; p < paths.size(); ++p) {
+      std::printf("%9lld %-7s | %9.1f %9.1f\n", static_cast<long long>(n_pos), names[static_cast<int>(paths[p])],
+                  mac / best[p][0] / 1e9, mac / best[p][1] / 1e9);
+    }
+  }
+  return 0;
+}
+
 int run(int argc, char** argv) {
   int layers = 22, passes = 10, reps = 5;
-  std::vector<int64_t> token_counts;
+  std::vector<int64_t> token_counts, attention_positions;
   std::vector<DType> types = {DType::kQ8_0, DType::kQ4_0, DType::kQ4_K, DType::kQ6_K, DType::kF16};
   for (int i = 1; i < argc; ++i) {
     const std::string a = argv[i];
     if (a == "--layers" && i + 1 < argc) {
       layers = std::max(1, std::atoi(argv[++i]));
-    } else if (a == "--tokens" && i + 1 < argc) {
+    } else if ((a == "--tokens" || a == "--attention") && i + 1 < argc) {
+      std::vector<int64_t>& list = a == "--tokens" ? token_counts : attention_positions;
       for (const char* p = argv[++i]; *p != 0;) {
         char* end = nullptr;
-        token_counts.push_back(std::max<int64_t>(1, std::strtoll(p, &end, 10)));
+        list.push_back(std::max<int64_t>(1, std::strtoll(p, &end, 10)));
         p = *end == ',' ? end + 1 : end;
         if (end == p && *p != 0) break;
       }
@@ -296,10 +356,12 @@ int run(int argc, char** argv) {
     } else {
       std::fprintf(stderr,
                    "usage: bench_kernels [--layers N] [--types q8_0,q4_0,q4_K,q6_K,f16] [--passes P]\n"
-                   "       bench_kernels --tokens 2,8,64 [--types q8_0] [--reps R]\n");
+                   "       bench_kernels --tokens 2,8,64 [--types q8_0] [--reps R]\n"
+                   "       bench_kernels --attention 160,1024 [--reps R]\n");
       return 2;
     }
   }
+  if (!attention_positions.empty()) return run_attention(attention_positions, reps);
   if (!token_counts.empty()) return run_gemm(types, token_counts, reps);
   std::printf("kernel path: %s (cpu: %s)\n", muse::core::best_kernel_path_name(),
               muse::core::cpu_features().to_string().c_str());
