@@ -16,7 +16,10 @@ For each mode in each report it prints:
      ("Tens 3: 37, 31, so 31, 37.", a big bucket bucketed again by the next place) by each bucket's
      numbers, each bucket's order and each join; round sorts ("Round 2, smallest, taken C: A 37 first;
      B 8 is less than 37, best B 8; C taken. Take B 8. Sorted: 4, 8.") by the names, the taken names
-     carried, each walk, taken mark, value, comparison, best, take, the carried list and the order. Divisions
+     carried, each walk, taken mark, value, comparison, best, take, the carried list and the order; bound
+     sorts ("Round 2, smallest above 4: A 37 first; B 8 is less than 37, best 8; C 4 is not above. Take 8,
+     count 1. Sorted 2 of 4: 4, 8.") by the bound copied, each walk, value, bound judged, comparison, best,
+     copies counted, take, count, the carried list and its count. Divisions
      written as walks up the divisor's multiples or by repeated subtraction are checked the same way
      (where each partial dividend starts, each multiple or subtraction and count, each stop, each
      quotient digit, each remainder).
@@ -89,12 +92,20 @@ NEST_CLOSE = re.compile(r"^So [a-z]+ \d gives ([\d, ]+)\.$")
 # "Round 2, smallest, taken C: A 37 first; B 8 is less than 37, best B 8; C taken; D 70 is not less than 8.
 # Take B 8. Sorted: 4, 8." (stage 17's first form had no "smallest" and said "is greater than" where it did
 # not take; its second had no "taken C")
-NAMES = re.compile(r"^Let me name the numbers: (.*)\.$")
+NAMES = re.compile(r"^Let me name the (?:(\d+) )?numbers: (.*)\.$")
 ROUND = re.compile(r"^Round (\d+)(?:, (?:smallest|largest))?(?:, taken (none|[A-Z, ]+))?: (.*)\. Take ([A-Z]) (\d+)\. "
                    r"Sorted: ([\d, ]+)\.$")
 R_TAKEN = re.compile(r"^([A-Z]) taken$")
 R_FIRST = re.compile(r"^([A-Z]) (\d+) first$")
 R_COMPARE = re.compile(r"^([A-Z]) (\d+) is ((?:not )?(?:greater than|less than)|equal to) (\d+)(?:, best ([A-Z]) (\d+))?$")
+# The bound sort (session 16): "Let me name the 4 numbers: A is 37, B is 8, C is 4, D is 70.", then per round
+# "Round 2, smallest above 4: A 37 first; B 8 is less than 37, best 8; C 4 is not above; D 70 is not less
+# than 8. Take 8, count 1. Sorted 2 of 4: 4, 8." (copies: "E 8 is equal to 8, count 2")
+B_ROUND = re.compile(r"^Round (\d+), (smallest|largest)(?: (above|below) (\d+))?: (.*)\. Take (\d+), count (\d+)\. "
+                     r"Sorted (\d+) of (\d+): ([\d, ]+)\.$")
+B_FAIL = re.compile(r"^([A-Z]) (\d+) is not (above|below)$")
+B_COMPARE = re.compile(r"^([A-Z]) (\d+) is (not )?(less|greater) than (\d+)(?:, best (\d+))?$")
+B_EQUAL = re.compile(r"^([A-Z]) (\d+) is equal to (\d+), count (\d+)$")
 
 
 def numbers(text):
@@ -149,6 +160,61 @@ def round_steps(r, named, taken, taken_order, carried, ascending):
     carried[:] = numbers(r.group(6))
 
 
+def bound_round_steps(r, named, state, ascending, n):
+    """The pieces of one round of a bound sort, judged against the model's own names, bound and takes.
+    state: {"bound": the model's last take or None, "carried": its sorted list so far}."""
+    bound = state["bound"]
+    if bound is None:
+        yield "sort: bound copied", r.group(3) is None
+    else:
+        yield "sort: bound copied", r.group(4) is not None and int(r.group(4)) == bound
+    parts = r.group(5).split("; ")
+    yield "sort: round walks every name", [p.split(" ")[0] for p in parts] == sorted(named)
+    best, count = None, 0  # as the model keeps them
+    for p in parts:
+        fail, first, cmp_, eq = B_FAIL.match(p), R_FIRST.match(p), B_COMPARE.match(p), B_EQUAL.match(p)
+        m = fail or first or cmp_ or eq
+        if not m:
+            yield "sort: round form", False
+            continue
+        x = int(m.group(2))
+        yield "sort: value by name", named.get(m.group(1)) == x
+        passes = bound is None or (x > bound if ascending else x < bound)
+        yield "sort: bound judged", passes != bool(fail)
+        if fail:
+            continue
+        if first:
+            yield "sort: first is the first past the bound", best is None
+            best, count = x, 1
+            continue
+        y = int((cmp_ or eq).group(5 if cmp_ else 3))
+        yield "sort: compared with the best", best is not None and y == best
+        if eq:
+            yield "sort: comparison", x == y
+            yield "sort: copies counted", int(eq.group(4)) == count + 1
+            count = int(eq.group(4))
+            continue
+        less = cmp_.group(4) == "less"
+        truth = x < y if less else x > y
+        yield "sort: comparison", truth != bool(cmp_.group(3))
+        beats = x < y if ascending else x > y
+        yield "sort: best kept or replaced", bool(cmp_.group(6)) == beats
+        if cmp_.group(6):
+            best, count = int(cmp_.group(6)), 1
+    values = list(named.values())
+    past = [v for v in values if bound is None or (v > bound if ascending else v < bound)]
+    take, took = int(r.group(6)), int(r.group(7))
+    if past:
+        want = min(past) if ascending else max(past)
+        yield "sort: take = best past the bound", take == want
+        yield "sort: count taken", took == values.count(take)
+    carried = state["carried"]
+    yield "sort: sorted carried", numbers(r.group(10)) == carried + [take] * took
+    yield "sort: sorted counted", int(r.group(8)) == len(numbers(r.group(10))) and int(r.group(9)) == n
+    state["carried"] = numbers(r.group(10))
+    state["bound"] = take
+
+
 def sort_steps(question, text):
     """A sort trace's pieces, each as (class, right). Bucket sorts (docs/tasks.md): each bucket's numbers,
     its order, and the join. Counting sorts (stage 13's form): each line's copy of the list, each
@@ -162,12 +228,19 @@ def sort_steps(question, text):
     frames = [[nums, 10 ** (max(len(str(x)) for x in nums) - 1), []]]
     named = {}  # the round sort's names, as the model wrote them
     taken, taken_order, carried = set(), [], []
+    bound_state = {"bound": None, "carried": []}
     for line in text.split("\n"):
         nm = NAMES.match(line)
         if nm:
-            pairs = [re.match(r"^([A-Z]) is (\d+)$", x) for x in nm.group(1).split(", ")]
+            pairs = [re.match(r"^([A-Z]) is (\d+)$", x) for x in nm.group(2).split(", ")]
             yield "sort: names copied", [int(x.group(2)) if x else None for x in pairs] == nums
+            if nm.group(1) is not None:
+                yield "sort: numbers counted", int(nm.group(1)) == len(nums)
             named = {x.group(1): int(x.group(2)) for x in pairs if x}
+            continue
+        br = B_ROUND.match(line)
+        if br and named:
+            yield from bound_round_steps(br, named, bound_state, ascending, len(nums))
             continue
         r = ROUND.match(line)
         if r and named:

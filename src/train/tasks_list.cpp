@@ -1,9 +1,9 @@
 // The list family: comparison, sorting and counting over short lists of numbers.
 //
 //   max / min  walk the list keeping the best so far ("87 is greater than 34. Now the largest is 87.")
-//   sort       rounds over named numbers, each walking all names and taking the best of those left
-//              ("Round 2, smallest, taken C: A 37 first; B 8 is less than 37, best B 8; C taken; D 70 is
-//              not less than 8. Take B 8. Sorted: 4, 8.")
+//   sort       rounds over named numbers, each taking the best number past the last one taken
+//              ("Round 2, smallest above 4: A 37 first; B 8 is less than 37, best 8; C 4 is not above;
+//              D 70 is not less than 8. Take 8, count 1. Sorted 2 of 4: 4, 8.")
 //   count      check each number against the condition (greater/less than k, even, odd) with a count
 //   compare    the larger/smaller of two numbers: digit counts first, then digit by digit from the left
 // Every comparison in a trace is spelled "a is greater than b" / "a is less than b" / "a is equal to b".
@@ -67,61 +67,61 @@ Draft sort(TaskRng& rng, const std::vector<int64_t>& v, bool ascending) {
   out.question = fmt::format(fmt::runtime(rng.pick(kQuestions)), fmt::arg("o", order), fmt::arg("L", L));
   out.key = fmt::format("list sort {} {}", ascending ? "asc" : "desc", L);
   std::string& t = out.trace;
-  // A selection sort in rounds over named numbers. Every round walks all the names in the alphabet's order
-  // (so no line copies a list with an item left out, and the place in the walk is a letter, not a
-  // position), says "taken" for the numbers earlier rounds took, keeps the best so far with one comparison
-  // per number (the max / min walk above, but always asking the round's own question: "is less than" or
-  // "is not less than" for the smallest), and appends the number it takes to the sorted list it carries.
-  // muse-nano failed sorts that copy lists with an item left out, search a line by content, or resume an
-  // unnamed walk (docs/muse-nano.md, stages 10, 11, 13 and 15).
+  // A selection sort in rounds over named numbers, with no record of which numbers are taken: round r
+  // takes the smallest number above the one round r - 1 took (all its copies, counted), so every decision
+  // in a round is a comparison with a number written in that very line, the round's bound or the best so
+  // far. Every round walks all the names in the alphabet's order (no line copies a list with an item left
+  // out, and the place in the walk is a letter); the rounds end when all n numbers are sorted. muse-nano failed sorts that copy lists with an item left out, search a line by content,
+  // resume an unnamed walk, or mark the numbers taken by earlier rounds (docs/muse-nano.md, stages 10-17).
   const char* word = ascending ? "smallest" : "largest";
-  std::string names = "Let me name the numbers:";
-  for (size_t i = 0; i < v.size(); ++i) names += fmt::format("{} {} is {}", i ? "," : "", sort_name(i), v[i]);
-  line(t, fmt::format("We need to sort {} {}.", L, order));
+  const char* bound_word = ascending ? "above" : "below";
+  const char* better_word = ascending ? "less" : "greater";
+  const size_t n = v.size();
+  std::string names = fmt::format("Let me name the {} numbers:", n);
+  for (size_t i = 0; i < n; ++i) names += fmt::format("{} {} is {}", i ? "," : "", sort_name(i), v[i]);
   line(t, names + ".");
-  line(t, fmt::format("Each round takes the {} of the numbers not taken yet.", word));
-  std::vector<bool> taken(v.size(), false);
-  std::string taken_names;  // "D, B"
+  line(t, fmt::format("Each round takes the {} number {} the last one taken, with its copies.", word, bound_word));
   std::vector<int64_t> sorted;
-  for (size_t round = 1; round <= v.size(); ++round) {
-    // The names taken so far, in the order taken, head the round: whether a name is taken is then a
-    // look at its own line's header, not at the end of the round before (stage 17: the model copied the
-    // previous round's walk and missed the name it had just taken).
-    std::string s =
-        fmt::format("Round {}, {}, taken {}:", round, word, taken_names.empty() ? "none" : taken_names);
-    size_t best = v.size();  // none yet
-    for (size_t i = 0; i < v.size(); ++i) {
-      s += i ? "; " : " ";
-      if (taken[i]) {
-        s += sort_name(i) + " taken";
-      } else if (best == v.size()) {
-        s += fmt::format("{} {} first", sort_name(i), v[i]);
-        best = i;
+  bool has_bound = false;
+  int64_t bound = 0;
+  for (size_t round = 1; sorted.size() < n; ++round) {
+    std::string s = has_bound ? fmt::format("Round {}, {} {} {}:", round, word, bound_word, bound)
+                              : fmt::format("Round {}, {}:", round, word);
+    bool found = false;
+    int64_t best = 0, count = 0;
+    for (size_t i = 0; i < n; ++i) {
+      s += fmt::format("{}{} {} ", i ? "; " : " ", sort_name(i), v[i]);
+      const bool passes = !has_bound || (ascending ? v[i] > bound : v[i] < bound);
+      if (!passes) {
+        s += fmt::format("is not {}", bound_word);  // the bound heads this very line
+      } else if (!found) {
+        s += "first";
+        found = true;
+        best = v[i];
+        count = 1;
+      } else if (v[i] == best) {
+        // The comparison asked is the round's own ("less than" for the smallest), true or not; copies are
+        // counted, so that a round takes every copy of its number. (Only failing the bound is written out,
+        // and without the bound, which keeps a 7-number sort inside the 1024-token context.)
+        s += fmt::format("is equal to {}, count {}", best, ++count);
+      } else if (ascending ? v[i] < best : v[i] > best) {
+        s += fmt::format("is {} than {}, best {}", better_word, best, v[i]);
+        best = v[i];
+        count = 1;
       } else {
-        // The comparison asked is the round's own ("is less than" for the smallest), true or not, so
-        // that whether the best changes is read off the words just written.
-        const bool better = ascending ? v[i] < v[best] : v[i] > v[best];  // equal: the earlier one stays
-        s += fmt::format("{} {} is {}{} than {}", sort_name(i), v[i], better ? "" : "not ",
-                         ascending ? "less" : "greater", v[best]);
-        if (better) {
-          s += fmt::format(", best {} {}", sort_name(i), v[i]);
-          best = i;
-        }
+        s += fmt::format("is not {} than {}", better_word, best);
       }
     }
-    taken[best] = true;
-    taken_names += (taken_names.empty() ? "" : ", ") + sort_name(best);
-    sorted.push_back(v[best]);
-    line(t, fmt::format("{}. Take {} {}. Sorted: {}.", s, sort_name(best), v[best], join_numbers(sorted)));
+    for (int64_t c = 0; c < count; ++c) sorted.push_back(best);
+    // How many are sorted, of how many, ends the rounds: a local count (the last one plus this count).
+    line(t, fmt::format("{}. Take {}, count {}. Sorted {} of {}: {}.", s, best, count, sorted.size(), n,
+                        join_numbers(sorted)));
+    has_bound = true;
+    bound = best;
   }
-  const std::string S = join_numbers(sorted);
-  line(t, fmt::format("So the order is {}.", S));
-  std::string check = "Let me double-check:";
-  for (size_t i = 0; i + 1 < sorted.size(); ++i) check += " " + relation(sorted[i], sorted[i + 1]) + ".";
-  check += fmt::format(" The list has {} numbers, and the result has {} numbers. Correct.", v.size(), sorted.size());
-  line(t, check);
-  line(t, fmt::format("So the result is {}.", S));
-  out.answer = S;
+  line(t, fmt::format("Let me double-check: the result has {} numbers, like the list. Correct.", sorted.size()));
+  line(t, fmt::format("So the result is {}.", join_numbers(sorted)));
+  out.answer = join_numbers(sorted);
   return out;
 }
 

@@ -387,9 +387,9 @@ TEST_F(NanoTest, CarefulTracesAreMoreThanTwiceTheTerseOnes) {
               static_cast<long long>(longest));
   EXPECT_LT(all_tersest * 10, all_careful * 4);
   // Stage 8's context is 1536 tokens (configs/muse-nano-sft-stage8.json) and the trainer drops (and counts)
-  // conversations longer than that: the longest careful traces, 7-number sorts (about 1600 tokens), are
+  // conversations longer than that: the longest careful traces, 7-number sorts (about 1700 tokens), are
   // among those it would drop; every other kind fits.
-  EXPECT_LT(longest, 1650);
+  EXPECT_LT(longest, 1750);
 }
 
 TEST(NanoConfig, BadFieldsAreNamed) {

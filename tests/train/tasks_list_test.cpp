@@ -110,21 +110,19 @@ TEST(TasksList, EveryClaimInTheTraceIsTrue) {
   }
 }
 
-// A sort trace names the numbers (A, B, ... in the list's order), then has one round per number, headed
-// by what it takes and the names taken so far. Each round walks every name in order, says "taken" exactly
-// for the names earlier rounds took, starts from the first name left, asks of each other number the
-// round's own question ("is (not) less than" the best so far, for the smallest), keeps the best so far
-// (strictly smaller / larger replaces it, so equal numbers are taken in the list's order), takes it, and
-// carries the sorted list so far; then the order is that list.
-TEST(TasksList, SortTracesTakeTheBestOfTheRestInRounds) {
+// A sort trace names the n numbers (A, B, ... in the list's order), then has one round per distinct number.
+// Each round walks every name; a number fails when it is not past the round's bound (the number the round
+// before took) and says so, the first to pass starts the best, each later one is compared with the best in
+// the round's own words, copies are counted, and the round takes the best with its count and says how many
+// of the n numbers are sorted; the rounds end when all are. Every claim is checked against the list.
+TEST(TasksList, SortTracesTakeTheBestPastTheLastTakenInRounds) {
   static const std::regex round_line(
-      R"(^Round (\d+), (smallest|largest), taken (none|[A-Z, ]+): (.*)\. )"
-      R"(Take ([A-Z]) (\d+)\. Sorted: ([\d, ]+)\.$)");
-  static const std::regex taken_part(R"(^([A-Z]) taken$)");
-  static const std::regex first_part(R"(^([A-Z]) (\d+) first$)");
-  static const std::regex compare_part(
-      R"(^([A-Z]) (\d+) is (not )?(greater|less) than (\d+)(, best ([A-Z]) (\d+))?$)");
-  int sorts = 0, replaced = 0, equal = 0;
+      R"(^Round (\d+), (smallest|largest)(?: (above|below) (\d+))?: (.*)\. )"
+      R"(Take (\d+), count (\d+)\. Sorted (\d+) of (\d+): ([\d, ]+)\.$)");
+  static const std::regex part_re(
+      R"(^([A-Z]) (\d+) (?:(first)|is not (above|below)|is (?:(not )?(less|greater) than (\d+)(?:, best (\d+))?)"
+      R"(|equal to (\d+), count (\d+)))$)");
+  int sorts = 0, replaced = 0, copies = 0;
   for (const Problem& p : sample()) {
     if (p.key.rfind("list sort", 0) != 0) continue;
     ++sorts;
@@ -132,7 +130,7 @@ TEST(TasksList, SortTracesTakeTheBestOfTheRestInRounds) {
     const bool ascending = p.key.rfind("list sort asc", 0) == 0;
     const std::vector<int64_t> list = integers_in(p.key.substr(p.key.find_first_of("0123456789")));
     const std::vector<std::string> lines = lines_of(p.trace);
-    std::string names = "Let me name the numbers:";
+    std::string names = "Let me name the " + std::to_string(list.size()) + " numbers:";
     for (size_t k = 0; k < list.size(); ++k) {
       names += (k ? ", " : " ") + std::string(1, static_cast<char>('A' + k)) + " is " + std::to_string(list[k]);
     }
@@ -140,18 +138,23 @@ TEST(TasksList, SortTracesTakeTheBestOfTheRestInRounds) {
     while (i < lines.size() && lines[i] != names + ".") ++i;
     ASSERT_LT(i, lines.size()) << "no line names the numbers in the list's order: " << names;
     i += 2;  // the names, then the line that says what a round does
-    std::vector<bool> taken(list.size(), false);
-    std::string taken_names;
     std::vector<int64_t> sorted;
-    for (size_t round = 1; round <= list.size(); ++round, ++i) {
+    bool has_bound = false;
+    int64_t bound = 0;
+    for (size_t round = 1; sorted.size() < list.size(); ++round, ++i) {
+      ASSERT_LE(round, list.size()) << "more rounds than numbers";
       ASSERT_LT(i, lines.size()) << "the trace ends before round " << round;
       SCOPED_TRACE(lines[i]);
       std::smatch m;
       ASSERT_TRUE(std::regex_match(lines[i], m, round_line)) << "not a round line";
       EXPECT_EQ(std::stoul(m[1]), round);
       EXPECT_EQ(m[2].str(), ascending ? "smallest" : "largest") << "each round names what it takes";
-      EXPECT_EQ(m[3].str(), taken_names.empty() ? "none" : taken_names) << "the names taken, in the order taken";
-      const std::string walk = m[4].str();
+      ASSERT_EQ(m[3].matched, has_bound) << "every round after the first has the last number taken as its bound";
+      if (has_bound) {
+        EXPECT_EQ(m[3].str(), ascending ? "above" : "below");
+        EXPECT_EQ(std::stoll(m[4]), bound) << "the bound is the number the round before took";
+      }
+      const std::string walk = m[5].str();
       std::vector<std::string> parts;
       for (size_t from = 0;;) {
         const size_t semi = walk.find("; ", from);
@@ -160,48 +163,64 @@ TEST(TasksList, SortTracesTakeTheBestOfTheRestInRounds) {
         from = semi + 2;
       }
       ASSERT_EQ(parts.size(), list.size()) << "a round walks every name";
-      size_t best = list.size();
+      bool found = false;
+      int64_t best = 0, count = 0;
       for (size_t k = 0; k < list.size(); ++k) {
-        const std::string name(1, static_cast<char>('A' + k));
+        SCOPED_TRACE(parts[k]);
         std::smatch q;
-        if (taken[k]) {
-          EXPECT_TRUE(std::regex_match(parts[k], q, taken_part) && q[1] == name) << parts[k];
-        } else if (best == list.size()) {
-          EXPECT_TRUE(std::regex_match(parts[k], q, first_part) && q[1] == name && std::stoll(q[2]) == list[k])
-              << "the first name left starts the walk: " << parts[k];
-          best = k;
-        } else {
-          ASSERT_TRUE(std::regex_match(parts[k], q, compare_part)) << parts[k];
-          EXPECT_EQ(q[1].str(), name);
-          EXPECT_EQ(std::stoll(q[2]), list[k]);
-          EXPECT_EQ(std::stoll(q[5]), list[best]) << "each number is compared with the best so far";
-          EXPECT_EQ(q[4].str(), ascending ? "less" : "greater") << "the round's own question";
-          equal += list[k] == list[best];
-          const bool better = ascending ? list[k] < list[best] : list[k] > list[best];
-          EXPECT_EQ(!q[3].matched, better) << "the claim is true";
-          EXPECT_EQ(q[6].matched, better) << "the best changes exactly when a number beats it";
-          if (better) {
-            EXPECT_EQ(q[7].str(), name);
-            EXPECT_EQ(std::stoll(q[8]), list[k]);
-            best = k;
-            ++replaced;
-          }
+        ASSERT_TRUE(std::regex_match(parts[k], q, part_re));
+        EXPECT_EQ(q[1].str(), std::string(1, static_cast<char>('A' + k)));
+        EXPECT_EQ(std::stoll(q[2]), list[k]) << "the value of the name";
+        const bool passes = !has_bound || (ascending ? list[k] > bound : list[k] < bound);
+        if (!passes) {
+          EXPECT_EQ(q[4].str(), ascending ? "above" : "below") << "a number not past the bound says so";
+          continue;
+        }
+        EXPECT_FALSE(q[4].matched) << "a number past the bound is not said to fail it";
+        if (!found) {
+          EXPECT_TRUE(q[3].matched) << "the first number past the bound starts the best";
+          found = true;
+          best = list[k];
+          count = 1;
+          continue;
+        }
+        if (list[k] == best) {
+          ASSERT_TRUE(q[9].matched) << "a copy of the best is counted";
+          EXPECT_EQ(std::stoll(q[9]), best);
+          EXPECT_EQ(std::stoll(q[10]), ++count);
+          ++copies;
+          continue;
+        }
+        ASSERT_TRUE(q[6].matched) << "each later number is compared with the best";
+        EXPECT_EQ(q[6].str(), ascending ? "less" : "greater") << "the round's own question";
+        EXPECT_EQ(std::stoll(q[7]), best) << "compared with the best so far";
+        const bool better = ascending ? list[k] < best : list[k] > best;
+        EXPECT_EQ(!q[5].matched, better) << "the claim is true";
+        EXPECT_EQ(q[8].matched, better) << "the best changes exactly when a number beats it";
+        if (better) {
+          EXPECT_EQ(std::stoll(q[8]), list[k]);
+          best = list[k];
+          count = 1;
+          ++replaced;
         }
       }
-      ASSERT_LT(best, list.size());
-      EXPECT_EQ(m[5].str(), std::string(1, static_cast<char>('A' + best)));
-      EXPECT_EQ(std::stoll(m[6]), list[best]);
-      taken[best] = true;
-      taken_names += (taken_names.empty() ? "" : ", ") + std::string(1, static_cast<char>('A' + best));
-      sorted.push_back(list[best]);
-      EXPECT_EQ(m[7].str(), join(sorted)) << "the sorted list so far, with the number taken appended";
+      ASSERT_TRUE(found) << "a round before the end always has a number past its bound";
+      EXPECT_EQ(std::stoll(m[6]), best);
+      EXPECT_EQ(std::stoll(m[7]), count);
+      for (int64_t c = 0; c < count; ++c) sorted.push_back(best);
+      EXPECT_EQ(std::stoul(m[8]), sorted.size()) << "how many are sorted";
+      EXPECT_EQ(std::stoul(m[9]), list.size()) << "of how many";
+      EXPECT_EQ(m[10].str(), join(sorted)) << "the sorted list so far, with the number taken appended count times";
+      has_bound = true;
+      bound = best;
     }
-    EXPECT_TRUE(i < lines.size() && lines[i] == "So the order is " + join(sorted) + ".");
+    EXPECT_EQ(sorted.size(), list.size()) << "every number is taken once";
+    EXPECT_TRUE(i < lines.size() && lines[i].rfind("Let me double-check", 0) == 0) << "the rounds end at " << join(sorted);
     EXPECT_EQ(join(sorted), p.answer);
   }
   EXPECT_GE(sorts, 60);     // 600 problems, one kind in five
   EXPECT_GE(replaced, 60);  // the best does change within rounds
-  EXPECT_GE(equal, 1);      // and equal numbers do occur
+  EXPECT_GE(copies, 1);     // and equal numbers do occur
 }
 
 TEST(TasksList, CountTracesKeepARunningCount) {
