@@ -84,7 +84,7 @@ const float* kv_head_f32(const void* row, bool f16, int64_t g, int64_t d, float*
   return buf;
 }
 
-// KV head g of row j as vector c (elements c * W ..) of f32, converted from F16 in the register.
+// W elements of a KV row, from element `off` on, as f32 (F16 rows converted in the register).
 template <class V>
 typename V::T kv_vec(const void* row, bool f16, int64_t off) {
   return f16 ? V::load_f16(static_cast<const uint16_t*>(row) + off) : V::load(static_cast<const float*>(row) + off);
@@ -106,7 +106,7 @@ typename V::T dots_w(const float* q, const float* const* k, int64_t d) {
 }
 
 // out[h] += sum_j p[h][j] v_j for H query heads of one KV head, over all n_pos value rows, for the NV
-// vectors of the head dimension starting at element c0: the H x NV sums stay in registers while the
+// vectors of the row starting at element `off` (a KV head's slice): the H x NV sums stay in registers while the
 // rows stream by (p[h][j] = scores[h * n_pos + j]; out rows d apart).
 template <class V, int H, int NV>
 void weighted_rows(const float* scores, int64_t n_pos, const KvRows& rows, int64_t off, float* out, int64_t d,
