@@ -56,6 +56,13 @@ namespace muse::core::detail {
 namespace {
 
 constexpr int kRows = MUSE_GEMM_ROWS, kTokens = MUSE_GEMM_TOKENS;
+// From kSliceMinTokens tokens, rows longer than kSliceChunks chunks are read a slice of K at a time (the
+// tokens' slice stays in L1: at k = 5632, 8 tokens' chunks are 56 KiB). Q8_0's per-call kernel slices as
+// the prepacked one does, so the two layouts still give bit-identical sums.
+constexpr int64_t kSliceChunks = 4, kSliceMinTokens = 6;
+inline int64_t k_slices(int64_t n_tok, int64_t nch) {
+  return n_tok >= kSliceMinTokens && nch > kSliceChunks ? (nch + kSliceChunks - 1) / kSliceChunks : 1;
+}
 #ifndef MUSE_GEMM_TOKEN_BLOCK
 #define MUSE_GEMM_TOKEN_BLOCK 64
 #endif
@@ -253,6 +260,7 @@ Prefetch rows_after(const GemmArgs& a, int64_t r, int64_t n, int64_t r1, int64_t
 // in place wants them in L1 (8 tokens, rows streamed from DRAM, one thread: 136 G multiply-adds/s with
 // _MM_HINT_T0, 135 NTA, 121 T1, 113 with no software prefetch; 128-130 with T0 two groups ahead).
 struct BufferChunks {
+  static constexpr bool kSlices = false;
   static constexpr auto kPrefetch = _MM_HINT_T1;
   static constexpr size_t kBytes = kWChunkBytes;
   static __m512i q(const uint8_t* p) { return _mm512_load_si512(p); }
@@ -260,6 +268,7 @@ struct BufferChunks {
   static __m512 d(const uint8_t* p) { return _mm512_load_ps(p + kWDOffset); }
 };
 struct WeightChunks {
+  static constexpr bool kSlices = false;
   static constexpr auto kPrefetch = _MM_HINT_T0;
   static constexpr size_t kBytes = kQ8_0ChunkBytes;
   static __m512i q(const uint8_t* p) { return _mm512_loadu_si512(p); }
@@ -274,11 +283,19 @@ struct WeightChunks {
   }
 };
 
+// The same, a slice of K at a time (k_slices): y gets each slice's partial sum added.
+struct BufferSlices : BufferChunks {
+  static constexpr bool kSlices = true;
+};
+struct WeightSlices : WeightChunks {
+  static constexpr bool kSlices = true;
+};
+
 // y for R repacked rows (w_bytes apart) x T repacked tokens (a_bytes apart).
 // Row i's outputs are y[i * y_rows_apart + j * y_stride].
 template <int R, int T, typename W = BufferChunks>
 void micro(const uint8_t* w, size_t w_bytes, const uint8_t* act, size_t a_bytes, int64_t nch, float* y,
-           int64_t y_stride, Prefetch pf, int64_t y_rows_apart = 1) {
+           int64_t y_stride, Prefetch pf, int64_t y_rows_apart = 1, bool add = false) {
   __m512 acc[R][T];
   for (int i = 0; i < R; ++i)
     for (int j = 0; j < T; ++j) acc[i][j] = _mm512_setzero_ps();
@@ -313,18 +330,25 @@ void micro(const uint8_t* w, size_t w_bytes, const uint8_t* act, size_t a_bytes,
     }
   }
   for (int j = 0; j < T; ++j)
-    for (int i = 0; i < R; ++i) y[j * y_stride + i * y_rows_apart] = _mm512_reduce_add_ps(acc[i][j]);
+    for (int i = 0; i < R; ++i) {
+      float& out = y[j * y_stride + i * y_rows_apart];
+      if constexpr (W::kSlices) {
+        out = (add ? out : 0.0f) + _mm512_reduce_add_ps(acc[i][j]);
+      } else {
+        out = _mm512_reduce_add_ps(acc[i][j]);
+      }
+    }
 }
 
 // The last n < kTokens tokens (T: the largest tile still to try).
 template <int R, typename W = BufferChunks, int T = kTokens - 1>
 void micro_tail(const uint8_t* w, size_t w_bytes, const uint8_t* act, size_t a_bytes, int64_t nch, int64_t n,
-                float* y, int64_t y_stride, Prefetch pf) {
+                float* y, int64_t y_stride, Prefetch pf, bool add = false) {
   if constexpr (T >= 1) {
     if (n == T) {
-      micro<R, T, W>(w, w_bytes, act, a_bytes, nch, y, y_stride, pf);
+      micro<R, T, W>(w, w_bytes, act, a_bytes, nch, y, y_stride, pf, 1, add);
     } else {
-      micro_tail<R, W, T - 1>(w, w_bytes, act, a_bytes, nch, n, y, y_stride, pf);
+      micro_tail<R, W, T - 1>(w, w_bytes, act, a_bytes, nch, n, y, y_stride, pf, add);
     }
   }
 }
@@ -344,15 +368,15 @@ Prefetch prefetch_part(const Prefetch& pf, int64_t tile, int64_t tiles, int64_t 
 // flight: 8 tokens streamed from DRAM, one thread, 153-184 against 139-145 G multiply-adds/s).
 template <int R, typename W = BufferChunks, int TT = kTokens>
 void micro_tokens(const uint8_t* w, size_t w_bytes, const uint8_t* act, size_t a_bytes, int64_t nch,
-                  int64_t n_tok, float* y, int64_t y_stride, Prefetch pf) {
-  const int64_t tiles = std::is_same_v<W, WeightChunks> ? (n_tok + TT - 1) / TT : 1;
+                  int64_t n_tok, float* y, int64_t y_stride, Prefetch pf, bool add = false) {
+  const int64_t tiles = std::is_base_of_v<WeightChunks, W> ? (n_tok + TT - 1) / TT : 1;
   int64_t j = 0, tile = 0;
   for (; j + TT <= n_tok; j += TT, ++tile) {
     micro<R, TT, W>(w, w_bytes, act + j * a_bytes, a_bytes, nch, y + j * y_stride, y_stride,
-                    prefetch_part(pf, tile, tiles, nch));
+                    prefetch_part(pf, tile, tiles, nch), 1, add);
   }
   micro_tail<R, W, TT - 1>(w, w_bytes, act + j * a_bytes, a_bytes, nch, n_tok - j, y + j * y_stride, y_stride,
-                           prefetch_part(pf, tile, tiles, nch));
+                           prefetch_part(pf, tile, tiles, nch), add);
 }
 
 // Per-thread repack buffers (64-byte aligned views into a growing vector).
@@ -375,6 +399,24 @@ void gemm_block(const GemmArgs& a, int64_t r0, int64_t r1, int64_t t0, int64_t t
     repack_token(F{}, a.act + t * a.act_stride, nb, nch, act + (t - t0) * a_bytes);
   float* y = a.y + t0 * a.y_stride;
   const auto next_rows = [&](int64_t r, int64_t n) { return rows_after(a, r, n, r1, nch); };
+  // Q8_0 is sliced as the prepacked kernel slices it, for the same sums; Q4_0 has no prepacked twin, and
+  // slicing it measured no faster (8 tokens) or 5% slower (16, 64 tokens).
+  if (const int64_t slices = std::is_same_v<F, Q8_0Fmt> ? k_slices(n_tok, nch) : 1; slices > 1) {
+    const auto group = [&](int64_t r, auto rows) {
+      constexpr int R = decltype(rows)::value;
+      for (int i = 0; i < R; ++i) repack_row<F>(a.w + (r + i) * a.w_stride, nb, nch, w + i * w_bytes);
+      const Prefetch pf = next_rows(r, R);
+      for (int64_t sl = 0; sl < slices; ++sl) {
+        const int64_t c0 = sl * kSliceChunks, n = std::min(kSliceChunks, nch - c0);
+        micro_tokens<R, BufferSlices>(w + c0 * kWChunkBytes, w_bytes, act + c0 * kAChunkBytes, a_bytes, n, n_tok,
+                                      y + r, a.y_stride, prefetch_part(pf, sl, slices, n), sl > 0);
+      }
+    };
+    int64_t r = r0;
+    for (; r + kRows <= r1; r += kRows) group(r, std::integral_constant<int, kRows>{});
+    for (; r < r1; ++r) group(r, std::integral_constant<int, 1>{});
+    return;
+  }
   int64_t r = r0;
   for (; r + kRows <= r1; r += kRows) {
     for (int i = 0; i < kRows; ++i) repack_row<F>(a.w + (r + i) * a.w_stride, nb, nch, w + i * w_bytes);
@@ -410,6 +452,27 @@ void chunks_decode(const GemmArgs& a, const uint8_t* act, size_t a_bytes, int64_
 // 4x3 121-123 / 164, 4x2 110-115 / 149-159, 4x4 102-108 / 140-146, 2x8 99-102 / 134-136, 3x4 96 / 131,
 // 6x1 97 / 130, 5x3 93-96 / 125, 2x4 89-94 / 120-122, 3x3 83-94 / 118-127.
 constexpr int kCRows = 4, kCTokens = 3;
+// Prepacked rows a slice of K at a time (k_slices > 1), within each row group: the tokens' slice stays
+// in L1 while the group's rows stream by. The next group's rows are prefetched a part per slice.
+// k = 5632, one thread, two sets of three runs: 8 tokens 113-131 against 96-125 G multiply-adds/s
+// unsliced, 16 tokens 176-184 against 162-168.
+void chunks_slices(const GemmArgs& a, const uint8_t* act, size_t a_bytes, int64_t nch, int64_t n_tok, int64_t r0,
+                   int64_t r1, float* y, int64_t slices) {
+  const auto group = [&](int64_t r, auto rows) {
+    constexpr int R = decltype(rows)::value;
+    const Prefetch pf = rows_after(a, r, R, r1, nch);
+    for (int64_t sl = 0; sl < slices; ++sl) {
+      const int64_t c0 = sl * kSliceChunks, n = std::min(kSliceChunks, nch - c0);
+      micro_tokens<R, WeightSlices, kCTokens>(a.w + r * a.w_stride + c0 * kQ8_0ChunkBytes, a.w_stride,
+                                              act + c0 * kAChunkBytes, a_bytes, n, n_tok, y + r, a.y_stride,
+                                              prefetch_part(pf, sl, slices, n), sl > 0);
+    }
+  };
+  int64_t r = r0;
+  for (; r + kCRows <= r1; r += kCRows) group(r, std::integral_constant<int, kCRows>{});
+  for (; r < r1; ++r) group(r, std::integral_constant<int, 1>{});
+}
+
 // The same loop over weights already in WeightLayout::kQ8_0Chunks: the micro-kernel reads the rows
 // where they are (the next group prefetched into L1, WeightChunks::kPrefetch), so only the tokens are
 // repacked per call.
@@ -428,6 +491,10 @@ void chunks_block(const GemmArgs& a, int64_t r0, int64_t r1, int64_t t0, int64_t
     } else {
       chunks_decode<2>(a, act, a_bytes, nch, r0, r1, y);
     }
+    return;
+  }
+  if (const int64_t slices = k_slices(n_tok, nch); slices > 1) {
+    chunks_slices(a, act, a_bytes, nch, n_tok, r0, r1, y, slices);
     return;
   }
   const auto next_rows = [&](int64_t r, int64_t n) { return rows_after(a, r, n, r1, nch); };
