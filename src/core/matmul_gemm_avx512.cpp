@@ -37,6 +37,7 @@
 #include <algorithm>
 #include <cstring>
 #include <type_traits>
+#include <utility>
 #include <vector>
 
 #include "core/matmul_internal.h"
@@ -379,6 +380,28 @@ void micro_tokens(const uint8_t* w, size_t w_bytes, const uint8_t* act, size_t a
                            prefetch_part(pf, tile, tiles, nch), add);
 }
 
+// Rows [r0, r1) in groups of G (then one at a time), each group a slice of K at a time (k_slices): the
+// slices' partial sums are added into y, and the next group's rows are prefetched a part per slice.
+// rows(r, R) says where group r's R rows are for the micro-kernel (repacking them first if need be),
+// as {first row, bytes between rows}.
+template <typename W, int G, int TT, typename Rows>
+void sliced_groups(const GemmArgs& a, const uint8_t* act, size_t a_bytes, int64_t nch, int64_t n_tok, int64_t r0,
+                   int64_t r1, float* y, int64_t slices, Rows rows) {
+  const auto group = [&](int64_t r, auto n_rows) {
+    constexpr int R = decltype(n_rows)::value;
+    const auto [w, w_bytes] = rows(r, n_rows);
+    const Prefetch pf = rows_after(a, r, R, r1, nch);
+    for (int64_t sl = 0; sl < slices; ++sl) {
+      const int64_t c0 = sl * kSliceChunks, n = std::min(kSliceChunks, nch - c0);
+      micro_tokens<R, W, TT>(w + c0 * W::kBytes, w_bytes, act + c0 * kAChunkBytes, a_bytes, n, n_tok, y + r,
+                             a.y_stride, prefetch_part(pf, sl, slices, n), sl > 0);
+    }
+  };
+  int64_t r = r0;
+  for (; r + G <= r1; r += G) group(r, std::integral_constant<int, G>{});
+  for (; r < r1; ++r) group(r, std::integral_constant<int, 1>{});
+}
+
 // Per-thread repack buffers (64-byte aligned views into a growing vector).
 uint8_t* scratch(std::vector<uint8_t>& buf, size_t bytes) {
   if (buf.size() < bytes + 64) buf.resize(bytes + 64);
@@ -402,19 +425,12 @@ void gemm_block(const GemmArgs& a, int64_t r0, int64_t r1, int64_t t0, int64_t t
   // Q8_0 is sliced as the prepacked kernel slices it, for the same sums; Q4_0 has no prepacked twin, and
   // slicing it measured no faster (8 tokens) or 5% slower (16, 64 tokens).
   if (const int64_t slices = std::is_same_v<F, Q8_0Fmt> ? k_slices(n_tok, nch) : 1; slices > 1) {
-    const auto group = [&](int64_t r, auto rows) {
-      constexpr int R = decltype(rows)::value;
-      for (int i = 0; i < R; ++i) repack_row<F>(a.w + (r + i) * a.w_stride, nb, nch, w + i * w_bytes);
-      const Prefetch pf = next_rows(r, R);
-      for (int64_t sl = 0; sl < slices; ++sl) {
-        const int64_t c0 = sl * kSliceChunks, n = std::min(kSliceChunks, nch - c0);
-        micro_tokens<R, BufferSlices>(w + c0 * kWChunkBytes, w_bytes, act + c0 * kAChunkBytes, a_bytes, n, n_tok,
-                                      y + r, a.y_stride, prefetch_part(pf, sl, slices, n), sl > 0);
-      }
-    };
-    int64_t r = r0;
-    for (; r + kRows <= r1; r += kRows) group(r, std::integral_constant<int, kRows>{});
-    for (; r < r1; ++r) group(r, std::integral_constant<int, 1>{});
+    sliced_groups<BufferSlices, kRows, kTokens>(
+        a, act, a_bytes, nch, n_tok, r0, r1, y, slices, [&](int64_t r, auto n_rows) {
+          for (int i = 0; i < decltype(n_rows)::value; ++i)
+            repack_row<F>(a.w + (r + i) * a.w_stride, nb, nch, w + i * w_bytes);
+          return std::pair<const uint8_t*, size_t>(w, w_bytes);
+        });
     return;
   }
   int64_t r = r0;
@@ -452,27 +468,6 @@ void chunks_decode(const GemmArgs& a, const uint8_t* act, size_t a_bytes, int64_
 // 4x3 121-123 / 164, 4x2 110-115 / 149-159, 4x4 102-108 / 140-146, 2x8 99-102 / 134-136, 3x4 96 / 131,
 // 6x1 97 / 130, 5x3 93-96 / 125, 2x4 89-94 / 120-122, 3x3 83-94 / 118-127.
 constexpr int kCRows = 4, kCTokens = 3;
-// Prepacked rows a slice of K at a time (k_slices > 1), within each row group: the tokens' slice stays
-// in L1 while the group's rows stream by. The next group's rows are prefetched a part per slice.
-// k = 5632, one thread, two sets of three runs: 8 tokens 113-131 against 96-125 G multiply-adds/s
-// unsliced, 16 tokens 176-184 against 162-168.
-void chunks_slices(const GemmArgs& a, const uint8_t* act, size_t a_bytes, int64_t nch, int64_t n_tok, int64_t r0,
-                   int64_t r1, float* y, int64_t slices) {
-  const auto group = [&](int64_t r, auto rows) {
-    constexpr int R = decltype(rows)::value;
-    const Prefetch pf = rows_after(a, r, R, r1, nch);
-    for (int64_t sl = 0; sl < slices; ++sl) {
-      const int64_t c0 = sl * kSliceChunks, n = std::min(kSliceChunks, nch - c0);
-      micro_tokens<R, WeightSlices, kCTokens>(a.w + r * a.w_stride + c0 * kQ8_0ChunkBytes, a.w_stride,
-                                              act + c0 * kAChunkBytes, a_bytes, n, n_tok, y + r, a.y_stride,
-                                              prefetch_part(pf, sl, slices, n), sl > 0);
-    }
-  };
-  int64_t r = r0;
-  for (; r + kCRows <= r1; r += kCRows) group(r, std::integral_constant<int, kCRows>{});
-  for (; r < r1; ++r) group(r, std::integral_constant<int, 1>{});
-}
-
 // The same loop over weights already in WeightLayout::kQ8_0Chunks: the micro-kernel reads the rows
 // where they are (the next group prefetched into L1, WeightChunks::kPrefetch), so only the tokens are
 // repacked per call.
@@ -493,8 +488,13 @@ void chunks_block(const GemmArgs& a, int64_t r0, int64_t r1, int64_t t0, int64_t
     }
     return;
   }
+  // Long rows a slice of K at a time (sliced_groups): the tokens' slice stays in L1 while a group's rows
+  // stream by. k = 5632, one thread, two sets of three runs: 8 tokens 113-131 against 96-125 G
+  // multiply-adds/s unsliced, 16 tokens 176-184 against 162-168.
   if (const int64_t slices = k_slices(n_tok, nch); slices > 1) {
-    chunks_slices(a, act, a_bytes, nch, n_tok, r0, r1, y, slices);
+    sliced_groups<WeightSlices, kCRows, kCTokens>(
+        a, act, a_bytes, nch, n_tok, r0, r1, y, slices,
+        [&](int64_t r, auto) { return std::pair<const uint8_t*, size_t>(a.w + r * a.w_stride, a.w_stride); });
     return;
   }
   const auto next_rows = [&](int64_t r, int64_t n) { return rows_after(a, r, n, r1, nch); };
